@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Set up lnviz's environment and open the notebooks, or run every test. Needs only Python 3.10+.
+
+    python3 dev.py lab  [JupyterLab options]   set up, then open JupyterLab on notebooks/
+    python3 dev.py test [pytest options]       set up, then run the whole test suite, browser tests included
+
+Set-up makes a virtual environment in .venv (LNVIZ_VENV to put it elsewhere) and installs lnviz with
+its dependencies into it. It remembers what it installed, so a second run takes a second. torch is
+pinned (LNVIZ_TORCH to change the pin) because an unpinned torch pulls a multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("LNVIZ_VENV", ROOT / ".venv"))
+TORCH = os.environ.get("LNVIZ_TORCH", "torch==2.13.0")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def say(message: str) -> None:
+    print(f"[lnviz] {message}", flush=True)
+
+
+def venv_bin(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def run(*args: str | os.PathLike) -> None:
+    subprocess.run([str(a) for a in args], check=True, cwd=ROOT)
+
+
+def setup(extras: str) -> Path:
+    """Create .venv and install lnviz[extras] into it, unless the same set-up is already there."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"lnviz needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+    python = venv_bin("python")
+    stamp_file = VENV / "lnviz-setup.stamp"
+    stamp = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + f"{TORCH}|{extras}".encode())).hexdigest()
+    # a test set-up also serves the lab; the reverse is not true
+    wanted = {stamp, hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + f"{TORCH}|test".encode())).hexdigest()}
+    if python.exists() and stamp_file.exists() and stamp_file.read_text().strip() in wanted:
+        return python
+    if not python.exists():
+        say(f"creating a virtual environment in {VENV}")
+        run(sys.executable, "-m", "venv", VENV)
+    say(f"installing {TORCH} (CPU build where one is at hand), then lnviz[{extras}]")
+    run(python, "-m", "pip", "install", "--disable-pip-version-check", "-q", TORCH)
+    target = f".[{extras}]" if extras else "."
+    run(python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target)
+    stamp_file.write_text(stamp)
+    say("set-up done")
+    return python
+
+
+def find_chromium() -> str | None:
+    """The Chromium the browser tests drive: $LNVIZ_CHROMIUM, or the first one on PATH."""
+    if os.environ.get("LNVIZ_CHROMIUM"):
+        return os.environ["LNVIZ_CHROMIUM"]
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
+def ensure_chromium() -> str:
+    """Find a Chromium, install Debian's where we are root with apt-get, or stop and say how to get one."""
+    found = find_chromium()
+    if found:
+        return found
+    if sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("apt-get"):
+        say("no Chromium found: installing Debian's chromium package with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+        found = find_chromium()
+        if found:
+            return found
+    sys.exit("The browser tests need Chromium and none was found.\n"
+             "Install one (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: install Google Chrome),\n"
+             "or point LNVIZ_CHROMIUM at a Chromium or Chrome executable, then run this command again.")
+
+
+def lab(args: list[str]) -> int:
+    setup("")
+    options = ["--notebook-dir", str(ROOT / "notebooks")]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        options.append("--ServerApp.allow_root=True")  # JupyterLab refuses root otherwise (containers, CI)
+    return subprocess.call([str(venv_bin("jupyter")), "lab", *options, *args], cwd=ROOT)
+
+
+def test(args: list[str]) -> int:
+    python = setup("test")
+    env = dict(os.environ, LNVIZ_CHROMIUM=ensure_chromium())
+    return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
+
+
+def main(argv: list[str]) -> int:
+    commands = {"lab": lab, "test": test}
+    if not argv or argv[0] not in commands:
+        print(__doc__.strip())
+        return 2
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

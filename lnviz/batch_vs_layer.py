@@ -1,0 +1,119 @@
+"""Numbers for notebook 01: which entries share statistics, and what the mini-batch does to BN.
+
+Batch normalization (eq. 2) estimates mu_i and sigma_i of hidden unit i over the cases of a mini-batch;
+layer normalization (eq. 3) over the H hidden units of one case. Everything here works on an array of
+summed inputs `a` of shape (N, H): N cases (rows) by H hidden units (columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from lnviz import functional as LF
+
+POOLING_METHODS: tuple[str, ...] = ("batch", "layer")
+
+#: Batch sizes offered by the notebook's slider; 1 is where batch norm breaks down.
+BATCH_SIZES: tuple[int, ...] = (1, 2, 3, 4, 8, 16, 32, 64, 128, 256)
+
+
+def summed_inputs(n_cases: int, n_hidden: int, seed: int = 0) -> torch.Tensor:
+    """Summed inputs (N, H) in float64, each unit with its own mean and scale as in a real layer.
+
+    a_{n,i} = m_i + s_i z_{n,i}, m_i ~ N(0, 1), log s_i ~ N(0, 0.5^2), z ~ N(0, 1).
+    """
+    if n_cases < 1 or n_hidden < 2:
+        raise ValueError(f"need at least 1 case and 2 hidden units, got n_cases={n_cases}, n_hidden={n_hidden}")
+    gen = torch.Generator().manual_seed(seed)
+    mean = torch.randn(n_hidden, generator=gen, dtype=torch.float64)
+    scale = torch.exp(0.5 * torch.randn(n_hidden, generator=gen, dtype=torch.float64))
+    return mean + scale * torch.randn(n_cases, n_hidden, generator=gen, dtype=torch.float64)
+
+
+def pooled_mask(method: str, shape: tuple[int, int], case: int, unit: int) -> torch.Tensor:
+    """Which entries of an (N, H) array share their mean and std with entry (case, unit). Bool (N, H).
+
+    batch: the column of `unit`, all cases (eq. 2);  layer: the row of `case`, all units (eq. 3).
+    """
+    n, h = shape
+    if not (0 <= case < n and 0 <= unit < h):
+        raise ValueError(f"entry (case, unit) must lie in an array of shape {shape}, got ({case}, {unit})")
+    mask = torch.zeros(n, h, dtype=torch.bool)
+    if method == "batch":
+        mask[:, unit] = True
+    elif method == "layer":
+        mask[case, :] = True
+    else:
+        raise ValueError(f"method must be one of {POOLING_METHODS}, got {method!r}")
+    return mask
+
+
+def pooled_stats(a: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
+    """Mean and (biased) standard deviation of the masked entries of `a`."""
+    values = a[mask]
+    return values.mean().item(), values.var(unbiased=False).sqrt().item()
+
+
+@dataclass(frozen=True)
+class BatchDependence:
+    """What batch norm does to one fixed case, drawn into many random mini-batches.
+
+    bn_train: (draws, H) its BN output in training mode, one row per mini-batch it was drawn into;
+    bn_eval:  (H,) its BN output in eval mode (population statistics);
+    ln:       (H,) its LN output, which is the same in training and eval mode and in every mini-batch.
+    """
+
+    batch_size: int
+    bn_train: torch.Tensor
+    bn_eval: torch.Tensor
+    ln: torch.Tensor
+
+    @property
+    def spread(self) -> float:
+        """Std of the BN training output across mini-batches, averaged over units."""
+        return self.bn_train.std(dim=0, unbiased=False).mean().item()
+
+    @property
+    def train_eval_gap(self) -> float:
+        """Mean |BN train output - BN eval output| over mini-batches and units."""
+        return (self.bn_train - self.bn_eval).abs().mean().item()
+
+
+def batch_dependence(batch_size: int, n_draws: int = 100, n_hidden: int = 8, n_population: int = 2000,
+                     seed: int = 0, eps: float = 1e-5) -> BatchDependence:
+    """Put case 0 of a population into `n_draws` random mini-batches of `batch_size` and normalize it.
+
+    The other B - 1 members of each mini-batch are drawn without replacement from the rest of the
+    population. With B = 1 the case is its own mean, so batch norm outputs 0 (beta) for every unit:
+    training-mode batch norm cannot run on a single case (torch refuses it), which is the point.
+    """
+    if not 1 <= batch_size <= n_population:
+        raise ValueError(f"batch_size must be between 1 and n_population={n_population}, got {batch_size}")
+    gen = torch.Generator().manual_seed(seed + 1)
+    population = summed_inputs(n_population, n_hidden, seed)
+    case = population[0]
+    others = torch.stack([torch.randperm(n_population - 1, generator=gen)[: batch_size - 1] + 1
+                          for _ in range(n_draws)])                    # (draws, B-1)
+    batches = torch.cat([case.expand(n_draws, 1, n_hidden), population[others]], dim=1)  # (draws, B, H)
+    # eq. (2): mu_i and sigma_i over the B cases of each mini-batch, separately for every draw
+    mu = batches.mean(dim=1)
+    var = batches.var(dim=1, unbiased=False)
+    bn_train = (case - mu) / torch.sqrt(var + eps)
+    bn_eval = LF.batch_norm(case[None], population.mean(0), population.var(0, unbiased=False),
+                            training=False, eps=eps)[0]
+    ln = LF.layer_norm(case[None], (n_hidden,), eps=eps)[0]
+    return BatchDependence(batch_size, bn_train, bn_eval, ln)
+
+
+def dependence_curve(batch_sizes: tuple[int, ...] = BATCH_SIZES, **kwargs) -> tuple[list[float], list[float]]:
+    """Spread and train/eval gap of :func:`batch_dependence` for each batch size."""
+    runs = [batch_dependence(b, **kwargs) for b in batch_sizes]
+    return [r.spread for r in runs], [r.train_eval_gap for r in runs]
+
+
+def layer_norm_case(a: torch.Tensor, gain: float, bias: float, eps: float = 1e-5) -> torch.Tensor:
+    """LN of one case's summed inputs `a` (H,) with every g_i = gain and b_i = bias (eq. 3 and 5)."""
+    h = a.shape[-1]
+    return LF.layer_norm(a, (h,), torch.full((h,), gain, dtype=a.dtype), torch.full((h,), bias, dtype=a.dtype), eps)

@@ -1,0 +1,168 @@
+"""Panels: ipywidgets controls wired to one plotly FigureWidget each, updated in place.
+
+A panel is an object with its controls in `panel.controls` (a dict by name), its figure in
+`panel.figure` and the whole thing in `panel.widget`. Observers fire synchronously, so a test (or a
+benchmark) can set `panel.controls["batch_size"].value = 4` and read `panel.figure.data` at once, with
+no kernel and no browser. In a notebook, a panel displays itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from lnviz import batch_vs_layer as bvl
+from lnviz import figures, invariance
+from lnviz.figures import Update
+from lnviz.style import METHOD_NAMES
+
+#: The CSS class every panel's outer box carries; the browser tests find panels by it.
+PANEL_CLASS = "lnviz-panel"
+
+_WIDE = widgets.Layout(width="460px")
+_STYLE = {"description_width": "150px"}
+
+
+class Panel:
+    """Controls + one FigureWidget. Subclasses set `controls`, and implement `update_figure()`."""
+
+    controls: dict[str, widgets.ValueWidget]
+    figure: go.FigureWidget
+    widget: widgets.Box
+
+    def _assemble(self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None) -> None:
+        self.controls = controls
+        self.figure = go.FigureWidget(figure)
+        children = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
+        if note is not None:
+            children.append(note)
+        children.append(self.figure)
+        self.widget = widgets.VBox(children)
+        self.widget.add_class(PANEL_CLASS)
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+
+    def _on_change(self, change: dict) -> None:
+        figures.apply(self.figure, self.compute())
+
+    def compute(self) -> Update:
+        """The figure update for the current control values."""
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def _slider(cls: Callable, description: str, **kwargs) -> widgets.ValueWidget:
+    return cls(description=description, layout=_WIDE, style=_STYLE, **kwargs)
+
+
+class PoolingPanel(Panel):
+    """Which entries of the batch x hidden-units array share a mean and a std, under BN and under LN."""
+
+    def __init__(self, n_cases: int = 8, n_hidden: int = 12, seed: int = 0):
+        self.a = bvl.summed_inputs(n_cases, n_hidden, seed)
+        controls = {
+            "method": widgets.ToggleButtons(options=[(METHOD_NAMES[m], m) for m in bvl.POOLING_METHODS],
+                                            value="batch", description="normalization", style=_STYLE),
+            "case": _slider(widgets.IntSlider, "case n", min=0, max=n_cases - 1, value=2),
+            "unit": _slider(widgets.IntSlider, "hidden unit i", min=0, max=n_hidden - 1, value=5),
+        }
+        self.controls = controls
+        self._assemble(figures.pooling_figure(*self._numbers()), controls)
+
+    def _numbers(self):
+        method, case, unit = (self.controls[k].value for k in ("method", "case", "unit"))
+        mask = bvl.pooled_mask(method, tuple(self.a.shape), case, unit)
+        return self.a, mask, case, unit, method, bvl.pooled_stats(self.a, mask)
+
+    def compute(self) -> Update:
+        return figures.pooling_update(*self._numbers())
+
+
+class BatchDependencePanel(Panel):
+    """One case's batch-norm output across random mini-batches, against the batch size; LN beside it."""
+
+    def __init__(self, n_draws: int = 100, n_hidden: int = 8, seed: int = 0):
+        self.kwargs = dict(n_draws=n_draws, n_hidden=n_hidden, seed=seed)
+        self.sizes = bvl.BATCH_SIZES
+        self.spreads, self.gaps = bvl.dependence_curve(self.sizes, **self.kwargs)
+        controls = {
+            "batch_size": _slider(widgets.SelectionSlider, "batch size B", options=list(self.sizes), value=32),
+        }
+        self.controls = controls
+        self._assemble(figures.batch_dependence_figure(self._dependence(), self.sizes, self.spreads, self.gaps),
+                       controls)
+
+    def _dependence(self) -> bvl.BatchDependence:
+        return bvl.batch_dependence(self.controls["batch_size"].value, **self.kwargs)
+
+    def compute(self) -> Update:
+        return figures.batch_dependence_update(self._dependence(), self.sizes, self.spreads, self.gaps)
+
+
+class GainBiasPanel(Panel):
+    """Layer norm of one case: shift and scale the input (nothing moves), then the gain and bias (it does)."""
+
+    def __init__(self, n_hidden: int = 16, seed: int = 3):
+        self.a0 = bvl.summed_inputs(1, n_hidden, seed)[0]
+        controls = {
+            "input_scale": _slider(widgets.FloatLogSlider, "input scale", base=10, min=-1, max=0.5, value=1.0, step=0.05),
+            "input_shift": _slider(widgets.FloatSlider, "input shift", min=-5, max=5, value=0.0, step=0.1),
+            "gain": _slider(widgets.FloatSlider, "gain g", min=-3, max=3, value=1.0, step=0.05),
+            "bias": _slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.0, step=0.05),
+        }
+        self.controls = controls
+        self._assemble(figures.gain_bias_figure(*self._numbers()), controls)
+
+    def _numbers(self):
+        c = {k: w.value for k, w in self.controls.items()}
+        a = c["input_scale"] * self.a0 + c["input_shift"]
+        return a, bvl.layer_norm_case(a, c["gain"], c["bias"]), c["gain"], c["bias"]
+
+    def compute(self) -> Update:
+        return figures.gain_bias_update(*self._numbers())
+
+
+class InvariancePanel(Panel):
+    """Table 1 live: pick a method and a transformation, move its magnitude, watch h before and after."""
+
+    #: magnitudes at which the deviation curves on the right are drawn
+    MAGNITUDES: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(21))
+
+    def __init__(self, method: str = "layer", transformation: str = "weight_matrix_recentering", seed: int = 0):
+        self.seed = seed
+        self._curves: dict[str, dict[str, list[float]]] = {}
+        controls = {
+            "method": widgets.Dropdown(options=[(METHOD_NAMES[m], m) for m in invariance.METHODS],
+                                       value=method, description="method", style=_STYLE),
+            "transformation": widgets.Dropdown(options=[(t.replace("_", " "), t) for t in invariance.TRANSFORMATIONS],
+                                               value=transformation, description="transformation", style=_STYLE,
+                                               layout=widgets.Layout(width="420px")),
+            "magnitude": _slider(widgets.FloatSlider, "magnitude", min=0.0, max=2.0, value=1.0, step=0.05),
+        }
+        self.controls = controls
+        self._assemble(figures.invariance_figure(*self._numbers()), controls)
+
+    def curves(self, transformation: str) -> dict[str, list[float]]:
+        """Deviation against magnitude for every method (cached per transformation)."""
+        if transformation not in self._curves:
+            self._curves[transformation] = {
+                m: [invariance.deviation(m, transformation, g, self.seed) for g in self.MAGNITUDES]
+                for m in invariance.METHODS
+            }
+        return self._curves[transformation]
+
+    def _numbers(self):
+        method, transformation, magnitude = (self.controls[k].value for k in ("method", "transformation", "magnitude"))
+        comparison = invariance.compare(method, transformation, magnitude, self.seed)
+        return comparison, method, transformation, magnitude, self.MAGNITUDES, self.curves(transformation)
+
+    def compute(self) -> Update:
+        update = figures.invariance_update(*self._numbers())
+        update.traces.append({})  # the fixed diagonal
+        return update

@@ -1,0 +1,59 @@
+"""Presentation settings shared by every figure: one place to change them for a lecture hall.
+
+The palette is Okabe and Ito's colour-blind-safe set (Okabe & Ito, 2008, "Color Universal Design"),
+in the order used by the figures: no normalization, batch norm, layer norm, weight norm, RMS norm, ...
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+#: Okabe-Ito palette (black omitted: it is the text colour).
+PALETTE: tuple[str, ...] = (
+    "#E69F00",  # orange
+    "#0072B2",  # blue
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+)
+
+#: One colour per method, the same in every notebook.
+METHOD_COLORS: dict[str, str] = {
+    "none": PALETTE[0],
+    "batch": PALETTE[1],
+    "layer": PALETTE[2],
+    "weight": PALETTE[3],
+    "rms": PALETTE[4],
+    "group": PALETTE[5],
+}
+
+#: Readable names for the methods.
+METHOD_NAMES: dict[str, str] = {
+    "none": "no normalization",
+    "batch": "batch norm",
+    "layer": "layer norm",
+    "weight": "weight norm",
+    "rms": "RMS norm",
+    "group": "group norm",
+}
+
+#: Base font size in px: readable from the back of a lecture hall on a projector.
+FONT_SIZE = 16
+
+#: A diverging colour scale that stays readable for colour-blind viewers (blue - white - orange).
+DIVERGING = [[0.0, "#0072B2"], [0.5, "#F7F7F7"], [1.0, "#E69F00"]]
+
+
+def base_layout(**overrides) -> go.Layout:
+    """The layout every lnviz figure starts from: white template, large fonts, the shared palette."""
+    layout = go.Layout(
+        template="plotly_white",
+        font=dict(size=FONT_SIZE),
+        colorway=list(PALETTE),
+        margin=dict(l=60, r=20, t=60, b=50),
+        height=420,
+    )
+    layout.update(**overrides)
+    return layout

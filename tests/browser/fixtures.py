@@ -1,0 +1,88 @@
+"""Fixture notebooks that test the harness itself: one whose panels must (and must not) respond, one
+that fails in every way the harness has to notice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+PANELS_NOTEBOOK = "panels.ipynb"
+ERRORS_NOTEBOOK = "errors.ipynb"
+
+_PANELS_SETUP = """\
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+x = np.linspace(0.0, 1.0, 50)
+
+
+def panel(control, wired=True):
+    figure = go.FigureWidget(data=[go.Scatter(x=x, y=x)])
+
+    def update(change):
+        with figure.batch_update():
+            figure.data[0].y = float(change["new"]) * x
+
+    if wired:
+        control.observe(update, names="value")
+    box = widgets.VBox([control, figure])
+    box.add_class("lnviz-panel")
+    return box"""
+
+# Panel 0 starts at its maximum, so the harness must step it down; it updates only on release, as
+# the panels that train a model do.
+_PANELS = (
+    'panel(widgets.FloatSlider(value=3.0, min=0.0, max=3.0, step=0.1, description="scale",\n'
+    "                          continuous_update=False))",
+    'panel(widgets.Dropdown(options=[1, 2, 3], value=1, description="scale"))',
+    'panel(widgets.ToggleButtons(options=["1", "2"], value="1", description="scale"))',
+    # A slider wired to nothing: the harness must report that its plot did not change.
+    'panel(widgets.IntSlider(value=1, min=0, max=5, description="dead"), wired=False)',
+)
+
+# Cells that write to stderr without failing, then each kind of failure; the last cell never runs.
+_ERROR_CELLS = (
+    "from tqdm import tqdm\n\nfor _ in tqdm(range(3)):\n    pass",
+    'import warnings\n\nwarnings.warn("a warning is not an error")',
+    "import traceback\n\ntry:\n    int('x')\nexcept ValueError:\n    traceback.print_exc()",
+    """\
+import ipywidgets as widgets
+from traitlets import Unicode
+
+
+class Unrenderable(widgets.DOMWidget):
+    _view_name = Unicode("NoSuchView").tag(sync=True)
+    _view_module = Unicode("lnviz-no-such-module").tag(sync=True)
+    _view_module_version = Unicode("0.0.0").tag(sync=True)
+
+
+Unrenderable()""",
+    "1 / 0",
+    'print("never runs")',
+)
+
+# What notebook_problems must report for ERRORS_NOTEBOOK: (code cell index, text in the report).
+EXPECTED_ERRORS = (
+    (2, "ValueError: invalid literal for int()"),
+    (4, "ZeroDivisionError: division by zero"),
+    (5, "not executed"),
+)
+
+
+def _notebook(title: str, sources: tuple[str, ...]) -> nbformat.NotebookNode:
+    notebook = new_notebook(metadata={"kernelspec": KERNELSPEC})
+    notebook.cells = [new_markdown_cell(f"# {title}")] + [new_code_cell(source) for source in sources]
+    return notebook
+
+
+def write_fixture_notebooks(directory: Path) -> None:
+    """Write PANELS_NOTEBOOK and ERRORS_NOTEBOOK into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_notebook("Harness self-test: panels", (_PANELS_SETUP, *_PANELS)), directory / PANELS_NOTEBOOK)
+    nbformat.write(_notebook("Harness self-test: errors", _ERROR_CELLS), directory / ERRORS_NOTEBOOK)

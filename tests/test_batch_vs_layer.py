@@ -1,0 +1,93 @@
+"""The numbers behind notebook 1, and the claims the notebook makes about them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import lnviz
+from lnviz import batch_vs_layer as bvl
+
+
+def test_pooled_entries_are_a_column_for_batch_norm_and_a_row_for_layer_norm():
+    bn = bvl.pooled_mask("batch", (8, 12), case=2, unit=5)
+    ln = bvl.pooled_mask("layer", (8, 12), case=2, unit=5)
+    assert bn[:, 5].all() and bn.sum() == 8
+    assert ln[2, :].all() and ln.sum() == 12
+
+
+def test_pooled_stats_are_the_statistics_the_layers_use():
+    a = bvl.summed_inputs(8, 12, seed=4)
+    mean, std = bvl.pooled_stats(a, bvl.pooled_mask("layer", (8, 12), 3, 0))
+    ln = lnviz.LayerNorm(12, eps=0.0, elementwise_affine=False)
+    assert torch.allclose(ln(a)[3], (a[3] - mean) / std)
+    mean, std = bvl.pooled_stats(a, bvl.pooled_mask("batch", (8, 12), 0, 7))
+    bn = lnviz.BatchNorm(12, eps=0.0, affine=False).double()
+    assert torch.allclose(bn(a)[:, 7], (a[:, 7] - mean) / std)
+
+
+def test_batch_dependence_matches_batch_norm_in_training_mode():
+    """The vectorized eq. (2) equals lnviz.BatchNorm run on one of the drawn mini-batches."""
+    dep = bvl.batch_dependence(16, n_draws=5, seed=2)
+    population = bvl.summed_inputs(2000, 8, seed=2)
+    gen = torch.Generator().manual_seed(3)
+    others = torch.randperm(1999, generator=gen)[:15] + 1
+    batch = torch.cat([population[:1], population[others]])
+    bn = lnviz.BatchNorm(8).double().train()
+    assert torch.allclose(dep.bn_train[0], bn(batch)[0])
+
+
+def test_spread_shrinks_as_the_batch_grows():
+    spreads, gaps = bvl.dependence_curve((2, 8, 32, 128))
+    assert spreads[0] > spreads[1] > spreads[2] > spreads[3]
+    assert gaps[0] > gaps[-1]
+
+
+def test_batch_of_one_outputs_zero_and_batch_of_two_plus_minus_one():
+    assert bvl.batch_dependence(1).bn_train.abs().max() == 0
+    two = bvl.batch_dependence(2, eps=0.0).bn_train
+    assert torch.allclose(two.abs(), torch.ones_like(two), atol=1e-12)
+    with_eps = bvl.batch_dependence(2).bn_train.abs()  # eps only pulls pairs of close values below 1
+    assert with_eps.max() <= 1 and with_eps.median() > 0.999
+
+
+def test_layer_norm_output_is_the_same_in_every_batch_and_mode():
+    a, b = bvl.batch_dependence(4), bvl.batch_dependence(128)
+    assert torch.equal(a.ln, b.ln)
+    x = 3 + 2 * torch.randn(4, 8)
+    ln = lnviz.LayerNorm(8)
+    assert torch.equal(ln.train()(x), ln.eval()(x))
+    bn = lnviz.BatchNorm(8)
+    assert (bn.train()(x) - bn.eval()(x)).abs().max() > 1.0
+
+
+def test_torch_refuses_batch_norm_on_one_case_and_lnviz_layer_norm_does_not():
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        torch.nn.BatchNorm1d(8).train()(torch.randn(1, 8))
+    assert torch.isfinite(lnviz.LayerNorm(8)(torch.randn(1, 8))).all()
+
+
+@pytest.mark.parametrize("gain,bias", [(1.0, 0.0), (2.5, -1.0), (-1.5, 0.7), (0.0, 2.0)])
+def test_layer_norm_output_has_mean_bias_and_std_abs_gain(gain, bias):
+    a = bvl.summed_inputs(1, 16, seed=3)[0]
+    h = bvl.layer_norm_case(a, gain, bias, eps=0.0)
+    assert h.mean().item() == pytest.approx(bias, abs=1e-12)
+    assert h.std(unbiased=False).item() == pytest.approx(abs(gain), abs=1e-12)
+
+
+def test_input_scale_and_shift_leave_the_output_in_place():
+    a = bvl.summed_inputs(1, 16, seed=3)[0]
+    h = bvl.layer_norm_case(a, 1.3, 0.2)
+    for scale, shift in [(0.1, -5.0), (3.0, 5.0)]:
+        assert torch.allclose(bvl.layer_norm_case(scale * a + shift, 1.3, 0.2), h, atol=2e-3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: bvl.pooled_mask("group", (4, 4), 0, 0),
+    lambda: bvl.pooled_mask("batch", (4, 4), 4, 0),
+    lambda: bvl.batch_dependence(0),
+    lambda: bvl.summed_inputs(0, 4),
+])
+def test_bad_input_says_what_was_expected(call):
+    with pytest.raises(ValueError, match="must|need"):
+        call()
