@@ -8,6 +8,7 @@ summed inputs `a` of shape (N, H): N cases (rows) by H hidden units (columns).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -85,19 +86,18 @@ def batch_dependence(batch_size: int, n_draws: int = 100, n_hidden: int = 8, n_p
                      seed: int = 0, eps: float = 1e-5) -> BatchDependence:
     """Put case 0 of a population into `n_draws` random mini-batches of `batch_size` and normalize it.
 
-    The other B - 1 members of each mini-batch are drawn without replacement from the rest of the
-    population. With B = 1 the case is its own mean, so batch norm outputs 0 (beta) for every unit:
+    The other B - 1 members of draw k are the first B - 1 cases of a fixed random ordering of the rest of
+    the population (one ordering per draw, from `seed`), so the mini-batches of a larger B contain those
+    of a smaller one and the dots of the notebook's plot move smoothly as B changes.
+    With B = 1 the case is its own mean, so batch norm outputs 0 (beta) for every unit:
     training-mode batch norm cannot run on a single case (torch refuses it), which is the point.
     """
     if not 1 <= batch_size <= n_population:
         raise ValueError(f"batch_size must be between 1 and n_population={n_population}, got {batch_size}")
-    gen = torch.Generator().manual_seed(seed + 1)
-    population = summed_inputs(n_population, n_hidden, seed)
+    population, orderings = _population(n_draws, n_hidden, n_population, seed)
     case = population[0]
-    others = torch.stack([torch.randperm(n_population - 1, generator=gen)[: batch_size - 1] + 1
-                          for _ in range(n_draws)])                    # (draws, B-1)
-    batches = torch.cat([case.expand(n_draws, 1, n_hidden), population[others]], dim=1)  # (draws, B, H)
-    # eq. (2): mu_i and sigma_i over the B cases of each mini-batch, separately for every draw
+    batches = torch.cat([case.expand(n_draws, 1, n_hidden), population[orderings[:, : batch_size - 1]]], dim=1)
+    # eq. (2): mu_i and sigma_i over the B cases of each mini-batch (draws, B, H), separately for every draw
     mu = batches.mean(dim=1)
     var = batches.var(dim=1, unbiased=False)
     bn_train = (case - mu) / torch.sqrt(var + eps)
@@ -105,6 +105,14 @@ def batch_dependence(batch_size: int, n_draws: int = 100, n_hidden: int = 8, n_p
                             training=False, eps=eps)[0]
     ln = LF.layer_norm(case[None], (n_hidden,), eps=eps)[0]
     return BatchDependence(batch_size, bn_train, bn_eval, ln)
+
+
+@lru_cache(maxsize=4)
+def _population(n_draws: int, n_hidden: int, n_population: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The population (n_population, H) and, per draw, a random ordering of cases 1.. (draws, n_population - 1)."""
+    gen = torch.Generator().manual_seed(seed + 1)
+    orderings = torch.rand(n_draws, n_population - 1, generator=gen).argsort(dim=1) + 1
+    return summed_inputs(n_population, n_hidden, seed), orderings
 
 
 def dependence_curve(batch_sizes: tuple[int, ...] = BATCH_SIZES, **kwargs) -> tuple[list[float], list[float]]:

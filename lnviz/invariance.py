@@ -144,6 +144,11 @@ def deviation(method: str, transformation: str, magnitude: float, seed: int = 0)
     return compare(method, transformation, magnitude, seed).deviation
 
 
+def deviation_curves(transformation: str, magnitudes, seed: int = 0) -> dict[str, list[float]]:
+    """{method: [deviation at each magnitude]} for one transformation and one random layer."""
+    return {m: [deviation(m, transformation, g, seed) for g in magnitudes] for m in METHODS}
+
+
 def deviations(magnitude: float = 1.0, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, dict[str, float]]:
     """The largest deviation over a few random layers, for every method and transformation."""
     return {

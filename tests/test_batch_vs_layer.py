@@ -29,12 +29,11 @@ def test_pooled_stats_are_the_statistics_the_layers_use():
 def test_batch_dependence_matches_batch_norm_in_training_mode():
     """The vectorized eq. (2) equals lnviz.BatchNorm run on one of the drawn mini-batches."""
     dep = bvl.batch_dependence(16, n_draws=5, seed=2)
-    population = bvl.summed_inputs(2000, 8, seed=2)
-    gen = torch.Generator().manual_seed(3)
-    others = torch.randperm(1999, generator=gen)[:15] + 1
-    batch = torch.cat([population[:1], population[others]])
+    population, orderings = bvl._population(5, 8, 2000, 2)
+    batch = torch.cat([population[:1], population[orderings[3, :15]]])
+    assert len(set(orderings[3, :15].tolist())) == 15 and 0 not in orderings  # drawn from the others, once each
     bn = lnviz.BatchNorm(8).double().train()
-    assert torch.allclose(dep.bn_train[0], bn(batch)[0])
+    assert torch.allclose(dep.bn_train[3], bn(batch)[0])
 
 
 def test_spread_shrinks_as_the_batch_grows():
