@@ -22,7 +22,7 @@ __all__ = ["batch_norm", "layer_norm", "rms_norm", "weight_norm"]
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-def _compute_dtype_view(x: Tensor) -> Tensor:
+def _upcast(x: Tensor) -> Tensor:
     """Return `x` in a dtype fit for accumulating statistics: at least float32."""
     return x.float() if x.dtype in _LOW_PRECISION else x
 
@@ -30,7 +30,7 @@ def _compute_dtype_view(x: Tensor) -> Tensor:
 def _shape_tuple(normalized_shape: int | Sequence[int], who: str) -> tuple[int, ...]:
     """Turn `normalized_shape` (int or sequence of ints) into a non-empty tuple of positive ints."""
     if isinstance(normalized_shape, int):
-        shape: tuple = (normalized_shape,)
+        shape: tuple[int, ...] = (normalized_shape,)
     elif isinstance(normalized_shape, Sequence):
         shape = tuple(normalized_shape)
     else:
@@ -48,13 +48,21 @@ def _check_float(x: Tensor, who: str, name: str = "input") -> None:
         raise ValueError(f"{who} expected a floating-point {name}, got dtype {x.dtype}")
 
 
-def _check_trailing(x: Tensor, shape: tuple[int, ...], who: str) -> None:
-    """Raise ValueError unless `x` is floating point and ends with the dims `shape`."""
+def _trailing_error(x: Tensor, shape: tuple[int, ...], who: str) -> ValueError | None:
+    """The error to raise if `x` is not floating point or does not end with the dims `shape`."""
     if x.shape[-len(shape):] != shape:
-        raise ValueError(
+        return ValueError(
             f"{who} expected input with trailing shape {shape}, got input of shape {tuple(x.shape)}"
         )
-    _check_float(x, who)
+    if not x.is_floating_point():
+        return ValueError(f"{who} expected a floating-point input, got dtype {x.dtype}")
+    return None
+
+
+def _check_trailing(x: Tensor, shape: tuple[int, ...], who: str) -> None:
+    error = _trailing_error(x, shape, who)
+    if error is not None:
+        raise error
 
 
 def _check_param(p: Tensor | None, shape: tuple[int, ...], who: str, name: str) -> None:
@@ -97,7 +105,7 @@ def layer_norm(
     if unbiased and hidden < 2:
         raise ValueError(f"layer_norm with unbiased=True expected H >= 2 hidden units, got H={hidden}")
 
-    a = _compute_dtype_view(x)
+    a = _upcast(x)
     dims = tuple(range(-len(shape), 0))
     mu = a.mean(dim=dims, keepdim=True)  # eq. (3): mean over the H hidden units of each case
     centered = a - mu
@@ -153,7 +161,7 @@ def batch_norm(
     dims = (0, *range(2, x.dim()))
     channel_shape = (1, channels[0]) + (1,) * (x.dim() - 2)
     count = x.numel() // channels[0]
-    a = _compute_dtype_view(x)
+    a = _upcast(x)
     if training:
         if count < 2:
             raise ValueError(
@@ -167,11 +175,11 @@ def batch_norm(
             # The running estimates are bookkeeping for test time, not part of the graph.
             with torch.no_grad():
                 running_mean.mul_(1 - momentum).add_(mu.flatten(), alpha=momentum)
-                unbiased_var = var.flatten() * 1.0
+                unbiased_var = var.flatten() * (count / (count - 1))
                 running_var.mul_(1 - momentum).add_(unbiased_var, alpha=momentum)
     else:
-        centered = a - _compute_dtype_view(running_mean).view(channel_shape)
-        var = _compute_dtype_view(running_var).view(channel_shape)
+        centered = a - _upcast(running_mean).view(channel_shape)
+        var = _upcast(running_var).view(channel_shape)
 
     normalized = centered / torch.sqrt(var + eps)  # eq. (1), with eps for a constant feature
     if weight is not None:
@@ -197,7 +205,7 @@ def rms_norm(
     shape = _shape_tuple(normalized_shape, "rms_norm")
     _check_trailing(x, shape, "rms_norm")
     _check_param(weight, shape, "rms_norm", "weight")
-    a = _compute_dtype_view(x)
+    a = _upcast(x)
     if eps is None:
         eps = torch.finfo(a.dtype).eps
     _check_eps(eps, "rms_norm")
@@ -224,7 +232,7 @@ def weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
     dim %= v.dim()
     g_shape = tuple(v.shape[d] if d == dim else 1 for d in range(v.dim()))
     _check_param(g, g_shape, "weight_norm", "g")
-    a = _compute_dtype_view(v)
+    a = _upcast(v)
     other_dims = tuple(d for d in range(v.dim()) if d != dim)
     # eq. (5) with mu = 0 and sigma_i = ||w_i||_2: the incoming weights' norm replaces the std
     norm = torch.linalg.vector_norm(a, dim=other_dims, keepdim=True)

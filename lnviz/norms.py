@@ -62,10 +62,26 @@ class LayerNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (*, *normalized_shape) -> same shape. Equals `lnviz.functional.layer_norm`."""
-        # Validate here, cheaply, because F.layer_norm's own errors are RuntimeErrors that do not
-        # say which layer failed; the arithmetic goes to the fused kernel.
-        LF._check_trailing(x, self.normalized_shape, "LayerNorm")
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        # Speed matters here (it runs at every time step of the LN-LSTM), and at teaching sizes
+        # Python overhead is a visible share of the cost: the fused kernel does the arithmetic,
+        # the input is validated only once that kernel has refused it (a `try` costs nothing
+        # otherwise), and the parameters come straight from `_parameters`, skipping
+        # nn.Module.__getattr__.
+        params = self._parameters
+        try:
+            return F.layer_norm(x, self.normalized_shape, params["weight"], params["bias"], self.eps)
+        except RuntimeError:
+            error = LF._trailing_error(x, self.normalized_shape, "LayerNorm")
+            weight = params["weight"]
+            if error is None and weight is not None and x.dtype != weight.dtype:
+                # typically float64 from numpy into a float32 layer
+                error = ValueError(
+                    f"LayerNorm expected input of dtype {weight.dtype} (its parameters' dtype), "
+                    f"got input of dtype {x.dtype}"
+                )
+            if error is None:
+                raise
+            raise error from None
 
     def extra_repr(self) -> str:
         return (

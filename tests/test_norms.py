@@ -140,6 +140,10 @@ def test_layer_norm_gradcheck_input_and_params():
          r"LayerNorm expected input with trailing shape \(2, 8\), got input of shape \(8,\)"),
         (lambda: LayerNorm(8), torch.ones(2, 8, dtype=torch.long),
          r"LayerNorm expected a floating-point input, got dtype torch.int64"),
+        (lambda: LayerNorm(8, elementwise_affine=False), torch.ones(2, 8, dtype=torch.long),
+         r"LayerNorm expected a floating-point input, got dtype torch.int64"),
+        (lambda: LayerNorm(8), torch.randn(2, 8, dtype=torch.float64),
+         r"LayerNorm expected input of dtype torch.float32 \(its parameters' dtype\), got input of dtype torch.float64"),
     ],
 )
 def test_layer_norm_bad_input(make, x, match):
