@@ -1,16 +1,6 @@
-"""Figure builders: numbers in, plotly figures out. Pure functions, no models trained here.
-
-Every interactive figure comes in two halves that share one source of truth:
-`*_update(...) -> Update` computes the trace data and layout changes from the numbers, and
-`*_figure(...) -> go.Figure` builds the fixed skeleton (axes, ranges, legends) and applies the update.
-A panel builds its FigureWidget once from `*_figure` and on every control change applies only
-`*_update` in place, inside `batch_update()`, so nothing is re-created and nothing flickers.
-"""
+"""Figure builders for notebooks 1 and 2: batch vs layer norm, and the invariances of Table 1."""
 
 from __future__ import annotations
-
-from contextlib import nullcontext
-from dataclasses import dataclass, field
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,35 +8,8 @@ from plotly.subplots import make_subplots
 
 from lnviz import style
 from lnviz.batch_vs_layer import BatchDependence
+from lnviz.figures.core import Update, apply, label as _label, to_numpy as _np
 from lnviz.invariance import METHODS, PAPER_TABLE_1, TRANSFORMATIONS, Comparison
-
-
-@dataclass
-class Update:
-    """New properties for the traces of a figure (one dict per trace, in order) and for its layout."""
-
-    traces: list[dict]
-    layout: dict = field(default_factory=dict)
-
-
-def apply(fig: go.Figure, update: Update) -> go.Figure:
-    """Apply an update to a figure in place, in one batch for a FigureWidget. Returns the figure."""
-    if len(update.traces) != len(fig.data):
-        raise ValueError(f"update has {len(update.traces)} traces, the figure has {len(fig.data)}")
-    batch = fig.batch_update() if isinstance(fig, go.FigureWidget) else nullcontext()
-    with batch:
-        for trace, props in zip(fig.data, update.traces):
-            trace.update(props)
-        fig.layout.update(update.layout)
-    return fig
-
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
-
-
-def _label(name: str) -> str:
-    return name.replace("_", " ")
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -1,64 +1,14 @@
-"""Panels: ipywidgets controls wired to one plotly FigureWidget each, updated in place.
-
-A panel is an object with its controls in `panel.controls` (a dict by name), its figure in
-`panel.figure` and the whole thing in `panel.widget`. Observers fire synchronously, so a test (or a
-benchmark) can set `panel.controls["batch_size"].value = 4` and read `panel.figure.data` at once, with
-no kernel and no browser. In a notebook, a panel displays itself.
-"""
+"""Panels of notebooks 1 and 2: batch vs layer norm, and Table 1 live."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from lnviz import batch_vs_layer as bvl
 from lnviz import figures, invariance
 from lnviz.figures import Update
+from lnviz.panels.base import STYLE, Panel, slider
 from lnviz.style import METHOD_NAMES
-
-#: The CSS class every panel's outer box carries; the browser tests find panels by it.
-PANEL_CLASS = "lnviz-panel"
-
-_WIDE = widgets.Layout(width="460px")
-_STYLE = {"description_width": "150px"}
-
-
-class Panel:
-    """Controls + one FigureWidget. Subclasses set `controls`, and implement `update_figure()`."""
-
-    controls: dict[str, widgets.ValueWidget]
-    figure: go.FigureWidget
-    widget: widgets.Box
-
-    def _assemble(self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None) -> None:
-        self.controls = controls
-        self.figure = go.FigureWidget(figure)
-        children = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
-        if note is not None:
-            children.append(note)
-        children.append(self.figure)
-        self.widget = widgets.VBox(children)
-        self.widget.add_class(PANEL_CLASS)
-        for control in controls.values():
-            control.observe(self._on_change, names="value")
-
-    def _on_change(self, change: dict) -> None:
-        figures.apply(self.figure, self.compute())
-
-    def compute(self) -> Update:
-        """The figure update for the current control values."""
-        raise NotImplementedError
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-def _slider(cls: Callable, description: str, **kwargs) -> widgets.ValueWidget:
-    return cls(description=description, layout=_WIDE, style=_STYLE, **kwargs)
 
 
 class PoolingPanel(Panel):
@@ -68,9 +18,9 @@ class PoolingPanel(Panel):
         self.a = bvl.summed_inputs(n_cases, n_hidden, seed)
         controls = {
             "method": widgets.ToggleButtons(options=[(METHOD_NAMES[m], m) for m in bvl.POOLING_METHODS],
-                                            value="batch", description="normalization", style=_STYLE),
-            "case": _slider(widgets.IntSlider, "case n", min=0, max=n_cases - 1, value=2),
-            "unit": _slider(widgets.IntSlider, "hidden unit i", min=0, max=n_hidden - 1, value=5),
+                                            value="batch", description="normalization", style=STYLE),
+            "case": slider(widgets.IntSlider, "case n", min=0, max=n_cases - 1, value=2),
+            "unit": slider(widgets.IntSlider, "hidden unit i", min=0, max=n_hidden - 1, value=5),
         }
         self.controls = controls
         self._assemble(figures.pooling_figure(*self._numbers()), controls)
@@ -92,7 +42,7 @@ class BatchDependencePanel(Panel):
         self.sizes = bvl.BATCH_SIZES
         self.spreads, self.gaps = bvl.dependence_curve(self.sizes, **self.kwargs)
         controls = {
-            "batch_size": _slider(widgets.SelectionSlider, "batch size B", options=list(self.sizes), value=32),
+            "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.sizes), value=32),
         }
         self.controls = controls
         self._assemble(figures.batch_dependence_figure(self._dependence(), self.sizes, self.spreads, self.gaps),
@@ -111,10 +61,10 @@ class GainBiasPanel(Panel):
     def __init__(self, n_hidden: int = 16, seed: int = 3):
         self.a0 = bvl.summed_inputs(1, n_hidden, seed)[0]
         controls = {
-            "input_scale": _slider(widgets.FloatLogSlider, "input scale", base=10, min=-1, max=0.5, value=1.0, step=0.05),
-            "input_shift": _slider(widgets.FloatSlider, "input shift", min=-5, max=5, value=0.0, step=0.1),
-            "gain": _slider(widgets.FloatSlider, "gain g", min=-3, max=3, value=1.0, step=0.05),
-            "bias": _slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.0, step=0.05),
+            "input_scale": slider(widgets.FloatLogSlider, "input scale", base=10, min=-1, max=0.5, value=1.0, step=0.05),
+            "input_shift": slider(widgets.FloatSlider, "input shift", min=-5, max=5, value=0.0, step=0.1),
+            "gain": slider(widgets.FloatSlider, "gain g", min=-3, max=3, value=1.0, step=0.05),
+            "bias": slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.0, step=0.05),
         }
         self.controls = controls
         self._assemble(figures.gain_bias_figure(*self._numbers()), controls)
@@ -140,11 +90,11 @@ class InvariancePanel(Panel):
         self._curves = {t: invariance.deviation_curves(t, self.MAGNITUDES, seed) for t in invariance.TRANSFORMATIONS}
         controls = {
             "method": widgets.Dropdown(options=[(METHOD_NAMES[m], m) for m in invariance.METHODS],
-                                       value=method, description="method", style=_STYLE),
+                                       value=method, description="method", style=STYLE),
             "transformation": widgets.Dropdown(options=[(t.replace("_", " "), t) for t in invariance.TRANSFORMATIONS],
-                                               value=transformation, description="transformation", style=_STYLE,
+                                               value=transformation, description="transformation", style=STYLE,
                                                layout=widgets.Layout(width="420px")),
-            "magnitude": _slider(widgets.FloatSlider, "magnitude", min=0.0, max=2.0, value=1.0, step=0.05),
+            "magnitude": slider(widgets.FloatSlider, "magnitude", min=0.0, max=2.0, value=1.0, step=0.05),
         }
         self.controls = controls
         self._assemble(figures.invariance_figure(*self._numbers()), controls)

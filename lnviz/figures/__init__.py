@@ -1,0 +1,13 @@
+"""Figure builders: numbers in, plotly figures out. Pure functions, no models trained here.
+
+Every interactive figure comes in two halves that share one source of truth:
+`*_update(...) -> Update` computes the trace data and layout changes from the numbers, and
+`*_figure(...) -> go.Figure` builds the fixed skeleton (axes, ranges, legends) and applies the update.
+A panel builds its FigureWidget once from `*_figure` and on every control change applies only
+`*_update` in place, inside `batch_update()`, so nothing is re-created and nothing flickers.
+
+One module per topic; everything is re-exported here.
+"""
+
+from lnviz.figures.core import Update, apply
+from lnviz.figures.basics import *  # noqa: F401,F403

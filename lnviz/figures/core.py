@@ -1,0 +1,49 @@
+"""Figure builders: numbers in, plotly figures out. Pure functions, no models trained here.
+
+Every interactive figure comes in two halves that share one source of truth:
+`*_update(...) -> Update` computes the trace data and layout changes from the numbers, and
+`*_figure(...) -> go.Figure` builds the fixed skeleton (axes, ranges, legends) and applies the update.
+A panel builds its FigureWidget once from `*_figure` and on every control change applies only
+`*_update` in place, inside `batch_update()`, so nothing is re-created and nothing flickers.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+
+@dataclass
+class Update:
+    """New properties for the traces of a figure (one dict per trace, in order) and for its layout."""
+
+    traces: list[dict]
+    layout: dict = field(default_factory=dict)
+
+
+def apply(fig: go.Figure, update: Update) -> go.Figure:
+    """Apply an update to a figure in place, in one batch for a FigureWidget. Returns the figure."""
+    if len(update.traces) != len(fig.data):
+        raise ValueError(f"update has {len(update.traces)} traces, the figure has {len(fig.data)}")
+    batch = fig.batch_update() if isinstance(fig, go.FigureWidget) else nullcontext()
+    with batch:
+        for trace, props in zip(fig.data, update.traces):
+            trace.update(props)
+        fig.layout.update(update.layout)
+    return fig
+
+
+def to_numpy(x) -> np.ndarray:
+    """A tensor or array-like as a numpy array (detached, on the CPU)."""
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
+def label(name: str) -> str:
+    """'weight_matrix_rescaling' -> 'weight matrix rescaling'."""
+    return name.replace("_", " ")
+
+

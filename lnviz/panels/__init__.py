@@ -1,0 +1,10 @@
+"""Panels: ipywidgets controls wired to one plotly FigureWidget each, updated in place.
+
+See `lnviz.panels.base.Panel`. One module per topic; every panel is re-exported here, so that
+`from lnviz.panels import InvariancePanel` works and the tests find every Panel subclass.
+"""
+
+from lnviz.panels.base import PANEL_CLASS, Panel
+from lnviz.panels.basics import BatchDependencePanel, GainBiasPanel, InvariancePanel, PoolingPanel
+
+__all__ = ["PANEL_CLASS", "Panel", "BatchDependencePanel", "GainBiasPanel", "InvariancePanel", "PoolingPanel"]

@@ -1,0 +1,61 @@
+"""Panels: ipywidgets controls wired to one plotly FigureWidget each, updated in place.
+
+A panel is an object with its controls in `panel.controls` (a dict by name), its figure in
+`panel.figure` and the whole thing in `panel.widget`. Observers fire synchronously, so a test (or a
+benchmark) can set `panel.controls["batch_size"].value = 4` and read `panel.figure.data` at once, with
+no kernel and no browser. In a notebook, a panel displays itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from lnviz.figures import Update, apply
+
+#: The CSS class every panel's outer box carries; the browser tests find panels by it.
+PANEL_CLASS = "lnviz-panel"
+
+WIDE = widgets.Layout(width="460px")
+STYLE = {"description_width": "150px"}
+
+
+class Panel:
+    """Controls + one FigureWidget. Subclasses set `controls`, and implement `update_figure()`."""
+
+    controls: dict[str, widgets.ValueWidget]
+    figure: go.FigureWidget
+    widget: widgets.Box
+
+    def _assemble(self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None) -> None:
+        self.controls = controls
+        self.figure = go.FigureWidget(figure)
+        children = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
+        if note is not None:
+            children.append(note)
+        children.append(self.figure)
+        self.widget = widgets.VBox(children)
+        self.widget.add_class(PANEL_CLASS)
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+
+    def _on_change(self, change: dict) -> None:
+        apply(self.figure, self.compute())
+
+    def compute(self) -> Update:
+        """The figure update for the current control values."""
+        raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def slider(cls: Callable, description: str, **kwargs) -> widgets.ValueWidget:
+    """A control of the house style: wide, with room for its description."""
+    return cls(description=description, layout=WIDE, style=STYLE, **kwargs)
+
+
