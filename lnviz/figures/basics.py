@@ -81,8 +81,8 @@ def batch_dependence_update(dep: BatchDependence, curve_sizes, spreads, gaps) ->
 def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) -> go.Figure:
     """Batch norm's output for one case depends on its mini-batch; layer norm's does not."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
-                        subplot_titles=("output for one case, unit by unit", "as the batch shrinks"))
-    fig.update_layout(style.base_layout(height=460))
+                        subplot_titles=("output for one case, unit by unit", "as the batch shrinks"),
+                        figure=go.Figure(layout=style.base_layout(height=460)))
     blue, green, orange = style.METHOD_COLORS["batch"], style.METHOD_COLORS["layer"], style.PALETTE[5]
     fig.add_scatter(mode="markers", name="BN, training (one dot per mini-batch)", row=1, col=1,
                     marker=dict(color=blue, size=5, opacity=0.35))
@@ -128,8 +128,8 @@ def gain_bias_update(a, h, gain: float, bias: float) -> Update:
 def gain_bias_figure(a, h, gain: float, bias: float, a_range: float = 12.0, h_range: float = 8.0) -> go.Figure:
     """One case before and after layer norm: the gain sets the output's spread, the bias its centre."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("summed inputs a_i of one case",
-                                                         "h_i = g (a_i - mu) / sigma + b"))
-    fig.update_layout(style.base_layout(height=400, showlegend=False))
+                                                         "h_i = g (a_i - mu) / sigma + b"),
+                        figure=go.Figure(layout=style.base_layout(height=400, showlegend=False)))
     fig.add_bar(marker_color=style.PALETTE[0], row=1, col=1, name="a")
     fig.add_bar(marker_color=style.METHOD_COLORS["layer"], row=1, col=2, name="h")
     fig.add_scatter(mode="lines", line=dict(color="black"), row=1, col=2, name="b")
@@ -169,8 +169,8 @@ def invariance_figure(comparison: Comparison, method: str, transformation: str, 
                       magnitudes, curves: dict[str, list[float]], lim: float = 4.0) -> go.Figure:
     """Before/after scatter (on the diagonal = invariant) and the deviation of every method."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                        subplot_titles=("after vs before (diagonal = unchanged)", "deviation vs magnitude"))
-    fig.update_layout(style.base_layout(height=470))
+                        subplot_titles=("after vs before (diagonal = unchanged)", "deviation vs magnitude"),
+                        figure=go.Figure(layout=style.base_layout(height=470)))
     fig.add_scatter(mode="markers", name="entries of h", row=1, col=1, showlegend=False,
                     marker=dict(size=7, opacity=0.7))
     for m in METHODS:

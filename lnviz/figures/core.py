@@ -29,7 +29,8 @@ def apply(fig: go.Figure, update: Update) -> go.Figure:
     """Apply an update to a figure in place, in one batch for a FigureWidget. Returns the figure."""
     if len(update.traces) != len(fig.data):
         raise ValueError(f"update has {len(update.traces)} traces, the figure has {len(fig.data)}")
-    batch = fig.batch_update() if isinstance(fig, go.FigureWidget) else nullcontext()
+    # by name: isinstance(fig, go.FigureWidget) would import the widget machinery (seconds) for a plain Figure
+    batch = fig.batch_update() if type(fig).__name__ == "FigureWidget" else nullcontext()
     with batch:
         for trace, props in zip(fig.data, update.traces):
             trace.update(props)
