@@ -11,3 +11,4 @@ One module per topic; everything is re-exported here.
 
 from lnviz.figures.core import Update, apply
 from lnviz.figures.basics import *  # noqa: F401,F403
+from lnviz.figures.dynamics import *  # noqa: F401,F403

@@ -6,5 +6,7 @@ See `lnviz.panels.base.Panel`. One module per topic; every panel is re-exported 
 
 from lnviz.panels.base import PANEL_CLASS, Panel
 from lnviz.panels.basics import BatchDependencePanel, GainBiasPanel, InvariancePanel, PoolingPanel
+from lnviz.panels.dynamics import DynamicsPanel, StepStatisticsPanel
 
-__all__ = ["PANEL_CLASS", "Panel", "BatchDependencePanel", "GainBiasPanel", "InvariancePanel", "PoolingPanel"]
+__all__ = ["PANEL_CLASS", "Panel", "BatchDependencePanel", "GainBiasPanel", "InvariancePanel", "PoolingPanel",
+           "DynamicsPanel", "StepStatisticsPanel"]

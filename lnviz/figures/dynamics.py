@@ -1,0 +1,140 @@
+"""Figure builders for notebook 3: hidden-state dynamics of recurrent nets, with and without normalization."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lnviz import style
+from lnviz.dynamics import HISTOGRAM_EDGES, NORMS, Dynamics, StepStatistics
+from lnviz.figures.core import Update, apply
+
+_CENTRES = (HISTOGRAM_EDGES[:-1] + HISTOGRAM_EDGES[1:]) / 2
+_WIDTH = HISTOGRAM_EDGES[1] - HISTOGRAM_EDGES[0]
+#: Floor for gradient norms on the log axis: an exact 0 (total vanishing) is drawn here.
+GRAD_FLOOR = 1e-30
+
+
+def _title(norm: str) -> str:
+    return style.METHOD_NAMES[norm]
+
+
+def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Figure:
+    """Histograms of what the nonlinearities receive at each time step, one panel per normalization,
+    animated over time with plotly frames (Play button and step slider): it plays without a kernel.
+
+    runs: {norm: Dynamics} for "none", "layer", "batch", all of the same length T. At most `max_frames`
+    steps are shown, evenly spaced, so that the exported HTML stays small.
+    """
+    norms = [n for n in NORMS if n in runs]
+    length = runs[norms[0]].histograms.shape[0]
+    steps = np.unique(np.linspace(0, length - 1, min(max_frames, length)).round().astype(int))
+    top = max(float(runs[n].histograms.max()) for n in norms) * 1.05
+    fig = make_subplots(rows=1, cols=len(norms), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[_title(n) for n in norms],
+                        figure=go.Figure(layout=style.base_layout(height=430)))
+
+    def bars(t: int) -> list[go.Bar]:
+        return [go.Bar(x=_CENTRES, y=runs[n].histograms[t], width=_WIDTH, name=_title(n),
+                       marker_color=style.METHOD_COLORS[n], showlegend=False) for n in norms]
+
+    for col, bar in enumerate(bars(int(steps[0])), start=1):
+        fig.add_trace(bar, row=1, col=col)
+    fig.frames = [go.Frame(data=bars(int(t)), name=str(t), traces=list(range(len(norms)))) for t in steps]
+    fig.update_xaxes(range=[HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]], title="input to the nonlinearity")
+    fig.update_yaxes(range=[0, top])
+    fig.update_yaxes(title="fraction of units x cases", col=1)
+    play = dict(frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))
+    fig.update_layout(
+        title=f"{runs[norms[0]].kind.upper()}: what the nonlinearities receive, step by step",
+        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.2, xanchor="left", yanchor="top",
+                          buttons=[dict(label="Play", method="animate", args=[None, play]),
+                                   dict(label="Pause", method="animate",
+                                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
+        sliders=[dict(active=0, x=0.12, y=-0.2, len=0.88, currentvalue=dict(prefix="time step t = "),
+                      steps=[dict(label=str(t), method="animate",
+                                  args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+                             for t in steps])],
+        margin=dict(b=120),
+    )
+    return fig
+
+
+#: (row, col, title, attribute, log axis) of the four curves of `dynamics_figure`
+_CURVES = (
+    (1, 1, "std over units of the summed inputs a_t", "summed_std", False),
+    (1, 2, "norm of the hidden state ||h_t||", "hidden_norm", False),
+    (2, 1, "std of what the nonlinearities receive", "normalized_std", False),
+    (2, 2, "||dL/dh_t|| (loss at the last step)", "grad_norm", True),
+)
+
+
+def dynamics_update(runs: dict[str, Dynamics]) -> Update:
+    """One trace per curve and normalization, in the order of _CURVES then NORMS."""
+    traces = []
+    for *_, attribute, log in _CURVES:
+        for norm in NORMS:
+            y = getattr(runs[norm], attribute)
+            traces.append(dict(x=np.arange(len(y)), y=np.maximum(y, GRAD_FLOOR) if log else y))
+    first = runs[NORMS[0]]
+    return Update(traces, dict(title=dict(text=f"{first.kind.upper()}, {len(first.grad_norm)} time steps: "
+                                               "per-step statistics, averaged over the cases")))
+
+
+def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
+    """Per-step curves for the three normalizations: summed-input spread, hidden norm, the spread the
+    nonlinearities see, and the gradient flowing back through time (log scale)."""
+    fig = make_subplots(rows=2, cols=2, vertical_spacing=0.16, horizontal_spacing=0.1,
+                        subplot_titles=[c[2] for c in _CURVES],
+                        figure=go.Figure(layout=style.base_layout(height=640)))
+    for row, col, _, _, log in _CURVES:
+        for norm in NORMS:
+            fig.add_scatter(mode="lines", name=_title(norm), legendgroup=norm, showlegend=(row, col) == (1, 1),
+                            line=dict(color=style.METHOD_COLORS[norm], width=3), row=row, col=col)
+        fig.update_xaxes(title="time step t", row=row, col=col)
+        if log:
+            fig.update_yaxes(type="log", exponentformat="power", row=row, col=col)
+        else:
+            fig.update_yaxes(rangemode="tozero", row=row, col=col)
+    fig.update_layout(legend=dict(orientation="h", y=1.12, x=0.5, xanchor="center"),
+                      margin=dict(t=110), title=dict(y=0.99))
+    return apply(fig, dynamics_update(runs))
+
+
+def step_statistics_update(stats: StepStatistics) -> Update:
+    t = np.arange(len(stats.test_std))
+    train_steps = np.arange(stats.max_steps)
+    edge = stats.max_steps - 0.5
+    # a dotted line where the per-step statistics run out, drawn in both subplots
+    shapes = [dict(type="line", x0=edge, x1=edge, y0=0, y1=1, xref=x, yref=f"{y} domain",
+                   line=dict(color="gray", dash="dot")) for x, y in (("x", "y"), ("x2", "y2"))]
+    return Update(
+        traces=[
+            dict(x=train_steps, y=stats.running_std),
+            dict(x=t, y=stats.test_std),
+            dict(x=t, y=stats.used_std),
+            dict(x=t, y=stats.mismatch),
+        ],
+        layout=dict(shapes=shapes, title=dict(text=f"statistics kept for {stats.max_steps} steps; "
+                                    f"mean mismatch after them: "
+                                    f"{stats.mismatch[stats.max_steps:].mean() if len(t) > stats.max_steps else 0:.2f} std")),
+    )
+
+
+def step_statistics_figure(stats: StepStatistics) -> go.Figure:
+    """Left: recurrent BN's per-step statistics (std, averaged over units) as learned in training, as
+    the test sequences actually have them, and as eval mode uses them. Right: the mismatch per step."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("std of the summed inputs, per step", "mismatch of the mean, in stds"),
+                        figure=go.Figure(layout=style.base_layout(height=450)))
+    blue, orange = style.METHOD_COLORS["batch"], style.PALETTE[5]
+    fig.add_scatter(mode="markers", name="running statistics (training)", marker=dict(color=blue, size=9), row=1, col=1)
+    fig.add_scatter(mode="lines", name="actual, test sequences", line=dict(color="black", width=3), row=1, col=1)
+    fig.add_scatter(mode="lines", name="used in eval mode", line=dict(color=orange, width=3, dash="dash"), row=1, col=1)
+    fig.add_scatter(mode="lines", name="mismatch", showlegend=False, line=dict(color=orange, width=3), row=1, col=2)
+    fig.update_xaxes(title="time step t (row of the digit)")
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.6], row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return apply(fig, step_statistics_update(stats))
