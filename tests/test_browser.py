@@ -1,8 +1,9 @@
 """Issue 2, section 5, "A real browser": every notebook in JupyterLab, driven by headless Chromium.
 
 Each notebook runs top to bottom with no error output and no "Error displaying widget"; in each
-panel, one control is moved with the keyboard and the plot must change. Screenshots after the run
-and after the moves go to $LNVIZ_SCREENSHOTS (default tests/_screenshots/).
+panel, one control is moved as a user moves it (a slider or toggle button with the keyboard; a
+dropdown, whose keys JupyterLab takes, by selecting an option) and the plot must change.
+Screenshots after the run and after the moves go to $LNVIZ_SCREENSHOTS (default tests/_screenshots/).
 
 One server and one browser serve the whole module; each notebook gets a fresh page and its kernel
 is shut down after. The server serves a temporary copy of notebooks/, so autosave never touches the
@@ -19,11 +20,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from browser import fixtures
 from browser.lab import CHROMIUM_ARGS, LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
 from browser.notebook import (
+    ANYWIDGET_INIT_TIMEOUT_MS,
+    RENDER_TIMEOUT_S,
     nudge_first_control,
     notebook_problems,
     open_notebook,
@@ -67,22 +69,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
     try:
         executable = find_chromium()
     except FileNotFoundError as error:
         pytest.fail(str(error))
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
         try:
-            yield chromium
+            yield browser
         finally:
-            chromium.close()
+            browser.close()
 
 
 @pytest.fixture
-def page(browser: Browser, lab: LabServer) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
+def page(chromium: Browser, lab: LabServer) -> Iterator[Page]:
+    context = chromium.new_context(viewport=VIEWPORT)
     try:
         yield context.new_page()
     finally:
@@ -90,15 +92,19 @@ def page(browser: Browser, lab: LabServer) -> Iterator[Page]:
         shutdown_kernels(lab)
 
 
-def _run(page: Page, lab: LabServer, path: str) -> tuple[bool, list[str]]:
-    """Open and run the notebook at `path`; return the run's verdict and what went wrong."""
-    open_notebook(page, lab, path, workspace=Path(path).stem)
+def _run(
+    page: Page,
+    lab: LabServer,
+    path: str,
+    anywidget_init_timeout_ms: int = ANYWIDGET_INIT_TIMEOUT_MS,
+    render_timeout_s: float = RENDER_TIMEOUT_S,
+) -> tuple[bool, list[str], list[str]]:
+    """Open and run the notebook at `path`: the run's verdict, what went wrong, and the live list
+    of the page's uncaught exceptions (for later checks)."""
+    page_errors = open_notebook(page, lab, path, Path(path).stem, anywidget_init_timeout_ms)
     succeeded = run_all_cells(page)
-    try:
-        wait_for_widgets(page)
-    except PlaywrightTimeoutError:
-        return succeeded, [*notebook_problems(page), "widgets or panel plots still not drawn"]
-    return succeeded, notebook_problems(page)
+    missing = wait_for_widgets(page, render_timeout_s)
+    return succeeded, notebook_problems(page, page_errors) + missing, page_errors
 
 
 def test_notebooks_are_collected() -> None:
@@ -107,7 +113,7 @@ def test_notebooks_are_collected() -> None:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_runs_and_panels_respond_to_keyboard(notebook: Path, page: Page, lab: LabServer) -> None:
-    succeeded, problems = _run(page, lab, f"notebooks/{notebook.name}")
+    succeeded, problems, page_errors = _run(page, lab, f"notebooks/{notebook.name}")
     screenshot_notebook(page, SCREENSHOTS / f"{notebook.stem}-1-run-all.png")
     assert succeeded and not problems, f"{notebook.name} did not run cleanly:\n" + "\n".join(problems)
 
@@ -116,20 +122,20 @@ def test_notebook_runs_and_panels_respond_to_keyboard(notebook: Path, page: Page
         before = plot_state(panel)
         move = nudge_first_control(panel)
         if move.after == move.before:
-            unresponsive.append(f"panel {index}: {move.key} did not move {move.kind} {move.label!r}")
+            unresponsive.append(f"panel {index}: {move.action} did not move {move.kind} {move.label!r}")
         elif not wait_for_plot_change(panel, before):
             unresponsive.append(
-                f"panel {index}: {move.kind} {move.label!r} went {move.before} -> {move.after} ({move.key}) "
-                "but the plot did not change"
+                f"panel {index}: {move.kind} {move.label!r} went {move.before} -> {move.after} "
+                f"({move.action}) but the plot did not change"
             )
     screenshot_notebook(page, SCREENSHOTS / f"{notebook.stem}-2-after-keys.png")
     assert not unresponsive, f"{notebook.name}:\n" + "\n".join(unresponsive)
-    problems = notebook_problems(page)
+    problems = notebook_problems(page, page_errors)
     assert not problems, f"{notebook.name} after moving the controls:\n" + "\n".join(problems)
 
 
 def test_harness_sees_plots_change_and_stay(page: Page, lab: LabServer) -> None:
-    succeeded, problems = _run(page, lab, f"fixtures/{fixtures.PANELS_NOTEBOOK}")
+    succeeded, problems, _ = _run(page, lab, f"fixtures/{fixtures.PANELS_NOTEBOOK}")
     assert succeeded and problems == []
     found = panels(page)
     assert len(found) == 4
@@ -145,26 +151,39 @@ def test_harness_sees_plots_change_and_stay(page: Page, lab: LabServer) -> None:
     changed.append(wait_for_plot_change(dead, before, timeout_s=NO_CHANGE_WAIT_S))
     screenshot_notebook(page, SCREENSHOTS / "harness-panels.png")
 
-    # The slider at its maximum is stepped down; each kind of control is reached by the keyboard.
-    assert [(m.kind, m.key) for m in moves] == [
+    # The slider at its maximum is stepped down; each kind of control is reached.
+    assert [(m.kind, m.action) for m in moves] == [
         ("slider", "ArrowLeft"),
-        ("dropdown", "ArrowDown"),
+        ("dropdown", "select_option"),
         ("toggle button", "Space"),
         ("slider", "ArrowRight"),
     ]
-    assert [(m.before, m.after) for m in moves] == [("3", "2.9"), ("1", "2"), ("False", "True"), ("1", "2")]
+    sliders = [moves[0], moves[3]]
+    assert [(float(m.before), float(m.after)) for m in sliders] == [(3.0, 2.9), (1.0, 2.0)]
+    assert [(m.before, m.after) for m in moves[1:3]] == [("1", "2"), ("false", "true")]
     assert changed == [True, True, True, False]
 
 
 def test_harness_reports_every_error(page: Page, lab: LabServer) -> None:
-    succeeded, problems = _run(page, lab, f"fixtures/{fixtures.ERRORS_NOTEBOOK}")
+    # anywidget's model initialization times out at once, as on a machine too busy to load plotly's
+    # module within anywidget's own 2 s; the missing traces then show within a few seconds.
+    succeeded, problems, _ = _run(
+        page,
+        lab,
+        f"fixtures/{fixtures.ERRORS_NOTEBOOK}",
+        anywidget_init_timeout_ms=1,
+        render_timeout_s=NO_CHANGE_WAIT_S,
+    )
+    screenshot_notebook(page, SCREENSHOTS / "harness-errors.png")
     assert not succeeded
 
-    for index, text in fixtures.EXPECTED_ERRORS:
-        assert any(p.startswith(f"code cell {index}: ") and text in p for p in problems), (index, problems)
-    assert sum(p.startswith("widget output: Error displaying widget") for p in problems) == 1, problems
-    # tqdm's progress bar and a warning on stderr (cells 0 and 1) are not errors.
-    assert len(problems) == len(fixtures.EXPECTED_ERRORS) + 1, problems
+    def expected(problem: str) -> bool:
+        known = fixtures.EXPECTED_ERRORS + fixtures.POSSIBLE_ERRORS
+        return any(problem.startswith(start) and text in problem for start, text in known)
+
+    for start, text in fixtures.EXPECTED_ERRORS:
+        assert any(p.startswith(start) and text in p for p in problems), (start, text, problems)
+    assert [p for p in problems if not expected(p)] == []
 
 
 def test_missing_chromium_fails_with_instructions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Everything goes through the application object (`window.jupyterapp`, exposed by
 `--LabApp.expose_app_in_browser`), because the toolbar's execution indicator says "idle" before a
-kernel even exists. Every wait is bounded; a timeout raises playwright's TimeoutError.
+kernel even exists. Every wait is bounded: a wait whose outcome is a finding (widgets drawn, plot
+changed, control moved) returns it; the others raise playwright's TimeoutError.
 """
 
 from __future__ import annotations
@@ -19,12 +20,23 @@ KERNEL_TIMEOUT_S = 60.0
 RUN_ALL_TIMEOUT_S = 120.0
 RENDER_TIMEOUT_S = 60.0
 PLOT_CHANGE_TIMEOUT_S = 20.0
+# A control redraws itself from its widget model, a moment after the key that moved it.
+CONTROL_TIMEOUT_S = 2.0
+# anywidget gives a model 2 s to load and initialize its JavaScript module; past that, every later
+# message from the kernel to the model is dropped (anywidget 0.11 Runtime: `AbortSignal.timeout(2000)`
+# rejects `ready`, and `_handle_comm_msg` awaits it), so a FigureWidget stays empty and deaf to its
+# panel. plotly's module is 5 MB, which a busy machine does not evaluate in 2 s: the harness grants
+# it this long instead, so that the test reports the notebooks, not the load on the machine.
+ANYWIDGET_INIT_TIMEOUT_MS = 60_000
 # Chromium refuses to capture images taller than about 16384 px.
 MAX_SCREENSHOT_HEIGHT = 16000
 
 PANEL_SELECTOR = ".lnviz-panel"
 PLOT_SELECTOR = ".js-plotly-plot"
 WIDGET_ERROR_TEXT = "Error displaying widget"
+# ipywidgets 8 draws a view that failed to load as an icon that shows its message when clicked.
+ERROR_WIDGET_SELECTOR = ".jupyter-widgets-error-widget"
+CONSOLE_HINT = "[Open Browser Console"
 WIDGET_LOADING_TEXT = "Loading widget..."
 
 # The notebook panel in the main area, with its kernel session.
@@ -38,70 +50,99 @@ _KERNEL_IDLE_JS = f"""() => {{
         && kernel.connectionStatus === 'connected');
 }}"""
 
+# Stretches anywidget's 2 s (only anywidget's: its caller shows in the stack) to the `%d` ms given.
+_ANYWIDGET_PATIENCE_JS = """(() => {
+    const timeout = AbortSignal.timeout.bind(AbortSignal);
+    AbortSignal.timeout = (ms) =>
+        timeout(ms === 2000 && /\\/extensions\\/anywidget\\//.test(new Error().stack) ? %d : ms);
+})();"""
+
 _RUN_ALL_JS = """async (timeoutMs) => {
     const timeout = new Promise((_, reject) => setTimeout(
         () => reject(new Error(`notebook:run-all-cells did not finish within ${timeoutMs} ms`)), timeoutMs));
     return await Promise.race([window.jupyterapp.commands.execute('notebook:run-all-cells'), timeout]);
 }"""
 
-# Code cells as nbformat JSON (execution_count and outputs), read from the notebook model, so that
-# nothing depends on how (or whether) an output is drawn.
-_CODE_CELLS_JS = f"""() => {{
+# Code cells as nbformat JSON (execution_count and outputs), read from the notebook model so that
+# nothing depends on how an output is drawn, plus the text of each widget that failed to draw.
+_CODE_CELLS_JS = f"""([errorText, errorWidgetSelector]) => {{
     const panel = {_CURRENT};
     return panel.content.widgets
         .filter((cell) => cell.model.type === 'code')
         .map((cell) => ({{
             execution_count: cell.model.executionCount,
             outputs: cell.model.outputs.toJSON(),
+            widget_errors: [
+                ...[...cell.node.querySelectorAll(errorWidgetSelector)].map((node) => node.textContent),
+                ...[...cell.node.querySelectorAll('.jp-OutputArea-output')].map((node) => node.textContent)
+                    .filter((text) => text.includes(errorText)),
+            ],
         }}));
 }}"""
 
-_WIDGETS_SETTLED_JS = f"""([panelSelector, plotSelector, loadingText]) => {{
+# What is still missing on screen: widget outputs that say "Loading widget...", panels without a
+# plot, and plots without traces (a FigureWidget whose data never reached its view stays empty).
+_UNSETTLED_JS = f"""([panelSelector, plotSelector, loadingText]) => {{
     const notebook = {_CURRENT}.content.node;
-    const outputs = [...notebook.querySelectorAll('.jp-OutputArea-output')];
-    if (outputs.some((node) => node.textContent.includes(loadingText))) return false;
-    return [...notebook.querySelectorAll(panelSelector)].every((panel) =>
-        [...panel.querySelectorAll(plotSelector)].some((plot) => plot._fullLayout && plot.data));
-}}"""
-
-_WIDGET_ERRORS_JS = f"""(errorText) => {{
-    const notebook = {_CURRENT}.content.node;
-    return [...notebook.querySelectorAll('.jp-OutputArea-output')]
-        .map((node) => node.textContent.trim())
-        .filter((text) => text.includes(errorText));
+    const loading = [...notebook.querySelectorAll('.jp-OutputArea-output')]
+        .filter((node) => node.textContent.includes(loadingText)).length;
+    const missing = loading ? [`${{loading}} widget output(s) still say "${{loadingText}}"`] : [];
+    [...notebook.querySelectorAll(panelSelector)].forEach((panel, index) => {{
+        const plots = [...panel.querySelectorAll(plotSelector)];
+        if (!plots.some((plot) => plot._fullLayout)) {{
+            missing.push(`panel ${{index}}: no plot drawn`);
+        }} else if (!plots.some((plot) => plot.data && plot.data.length)) {{
+            missing.push(`panel ${{index}}: plot has no traces`);
+        }}
+    }});
+    return missing;
 }}"""
 
 # The traces a panel draws: what a control is expected to change. Layout sizes are left out because
 # a resize changes them without any control being touched.
-_PLOT_STATE_JS = """(panel) => {
-    const plots = [...panel.querySelectorAll('.js-plotly-plot')];
+_PLOT_STATE_JS = f"""(panel) => {{
+    const plots = [...panel.querySelectorAll('{PLOT_SELECTOR}')];
     const plain = (key, value) => key === 'uid' ? undefined
         : ArrayBuffer.isView(value) ? Array.from(value) : value;
-    return JSON.stringify(plots.map((plot) => ({
+    return JSON.stringify(plots.map((plot) => ({{
         data: plot.data,
         shapes: plot.layout && plot.layout.shapes,
         annotations: plot.layout && plot.layout.annotations,
         title: plot.layout && plot.layout.title,
-    })), plain);
-}"""
+    }})), plain);
+}}"""
 
-_NOTEBOOK_SCROLL_HEIGHT_JS = f"""() => {{
-    const node = {_CURRENT}.content.node;
-    const scroller = node.querySelector('.jp-WindowedPanel-outer') || node;
-    return scroller.scrollHeight - scroller.clientHeight;
+# Scrolls the notebook to its top and returns how far its last cell reaches below the viewport.
+_SCROLL_TO_TOP_JS = f"""() => {{
+    const notebook = {_CURRENT}.content;
+    const scroller = notebook.node.querySelector('.jp-WindowedPanel-outer') || notebook.node;
+    scroller.scrollTop = 0;
+    const last = notebook.widgets[notebook.widgets.length - 1];
+    const bottom = last ? last.node.getBoundingClientRect().bottom : 0;
+    return Math.max(0, Math.ceil(bottom - scroller.getBoundingClientRect().bottom) + 24);
 }}"""
 
 
-def open_notebook(page: Page, server: LabServer, path: str, workspace: str) -> None:
+def open_notebook(
+    page: Page,
+    server: LabServer,
+    path: str,
+    workspace: str,
+    anywidget_init_timeout_ms: int = ANYWIDGET_INIT_TIMEOUT_MS,
+) -> list[str]:
     """Open `path` (relative to the server root) alone in a fresh `workspace`; wait for an idle kernel.
 
     `?reset` starts from an empty layout, so tabs restored from an earlier page never compete for
-    the main area.
+    the main area. Returns a list that collects, from now on, the page's uncaught exceptions.
     """
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.add_init_script(_ANYWIDGET_PATIENCE_JS % anywidget_init_timeout_ms)
     page.goto(server.url(f"lab/workspaces/{workspace}/tree/{path}?reset"))
     page.wait_for_function(_KERNEL_IDLE_JS, timeout=KERNEL_TIMEOUT_S * 1000)
     # The file browser would take a third of every screenshot.
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    return page_errors
 
 
 def run_all_cells(page: Page) -> bool:
@@ -114,13 +155,19 @@ def run_all_cells(page: Page) -> bool:
     return bool(succeeded)
 
 
-def wait_for_widgets(page: Page) -> None:
-    """Wait until no widget output says "Loading widget..." and every panel has drawn its plot."""
-    page.wait_for_function(
-        _WIDGETS_SETTLED_JS,
-        arg=[PANEL_SELECTOR, PLOT_SELECTOR, WIDGET_LOADING_TEXT],
-        timeout=RENDER_TIMEOUT_S * 1000,
-    )
+def wait_for_widgets(page: Page, timeout_s: float = RENDER_TIMEOUT_S) -> list[str]:
+    """Wait until every widget output has loaded and every panel shows a plot with traces.
+
+    Returns what is still missing after `timeout_s`, one line each; empty when all is drawn.
+    """
+    arg = [PANEL_SELECTOR, PLOT_SELECTOR, WIDGET_LOADING_TEXT]
+    try:
+        page.wait_for_function(
+            f"(arg) => ({_UNSETTLED_JS})(arg).length === 0", arg=arg, timeout=timeout_s * 1000
+        )
+    except PlaywrightTimeoutError:
+        return [str(line) for line in page.evaluate(_UNSETTLED_JS, arg)]
+    return []
 
 
 def _is_traceback(output: dict[str, object]) -> bool:
@@ -140,20 +187,30 @@ def _describe(output: dict[str, object]) -> str:
     return str(output.get("text", "")).strip().splitlines()[-1]
 
 
-def notebook_problems(page: Page) -> list[str]:
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    return next((line for line in lines if line and not line.startswith(CONSOLE_HINT)), "")
+
+
+def notebook_problems(page: Page, page_errors: list[str]) -> list[str]:
     """Everything that shows the notebook did not run cleanly, one line each; empty when it did.
 
-    Reports error outputs and tracebacks printed to stderr (cell index among code cells), code cells
-    without an execution count (skipped after a failure, or the kernel died), and widget outputs that
-    say "Error displaying widget".
+    Reports, by index among the code cells: error outputs and tracebacks printed to stderr, cells
+    without an execution count (skipped after a failure, or the kernel died), and widgets that
+    failed to draw ("Error displaying widget", or ipywidgets' error icon, which this clicks open
+    to read its message; the screenshot then shows the message too). Then `page_errors`, the
+    page's uncaught exceptions (from `open_notebook`): a widget can break without a visible sign.
     """
+    icons = page.locator(f"{ERROR_WIDGET_SELECTOR}.icon-error")
+    for _ in range(icons.count()):
+        icons.first.click()  # the icon turns into the message, so `first` moves on to the next icon
     problems = []
-    for index, cell in enumerate(page.evaluate(_CODE_CELLS_JS)):
+    for index, cell in enumerate(page.evaluate(_CODE_CELLS_JS, [WIDGET_ERROR_TEXT, ERROR_WIDGET_SELECTOR])):
         problems += [f"code cell {index}: {_describe(out)}" for out in cell["outputs"] if _is_traceback(out)]
+        problems += [f"code cell {index}: widget: {_first_line(text)}" for text in cell["widget_errors"]]
         if cell["execution_count"] is None:
             problems.append(f"code cell {index}: not executed")
-    problems += [f"widget output: {text}" for text in page.evaluate(_WIDGET_ERRORS_JS, WIDGET_ERROR_TEXT)]
-    return problems
+    return problems + [f"page error: {error}" for error in page_errors]
 
 
 def panels(page: Page) -> list[Locator]:
@@ -169,11 +226,12 @@ def plot_state(panel: Locator) -> str:
 
 @dataclass
 class ControlMove:
-    """What `nudge_first_control` did: the control's kind and label, the key pressed, and its value."""
+    """What `nudge_first_control` did: the control's kind and label, the key pressed (or
+    "select_option"), and the control's value before and after."""
 
     kind: str
     label: str
-    key: str
+    action: str
     before: str
     after: str
 
@@ -185,24 +243,36 @@ def _label(control: Locator) -> str:
     return label.inner_text().strip() if label is not None and label.count() else ""
 
 
-def _press_until_changed(control: Locator, keys: tuple[str, str], read: str) -> tuple[str, str, str]:
-    """Focus `control`, press keys[0]; if its value (read by JS `read`) did not move, press keys[1]."""
-    before = str(control.evaluate(read))
-    control.focus()
+def _press_until_changed(control: Locator, keys: tuple[str, ...], read: str) -> tuple[str, str, str]:
+    """Focus `control` and press keys[0]; if its value (read by the JS function `read`) has not moved
+    within CONTROL_TIMEOUT_S, press the next key. Returns the key that worked (else the last one)
+    and the value before and after, as JS strings."""
+    # Pinned to the element: a locator such as "the first inactive button" matches another one
+    # as soon as the key has done its job.
+    element = control.element_handle()
+    value = f"(node) => String(({read})(node))"
+    before = str(element.evaluate(value))
+    element.focus()
     for key in keys:
-        control.press(key)
-        after = str(control.evaluate(read))
-        if after != before:
-            return key, before, after
-    return keys[-1], before, after
+        element.press(key)
+        try:
+            control.page.wait_for_function(
+                f"([node, before]) => ({value})(node) !== before",
+                arg=[element, before],
+                timeout=CONTROL_TIMEOUT_S * 1000,
+            )
+            break
+        except PlaywrightTimeoutError:
+            continue
+    return key, before, str(element.evaluate(value))
 
 
 def nudge_first_control(panel: Locator) -> ControlMove:
-    """Move the panel's first enabled control one step with the keyboard, as a user would.
+    """Move the panel's first enabled control one step, as a user would.
 
-    Sliders (ipywidgets 8 draws them with noUiSlider, whose handle takes arrow keys) are preferred,
-    then dropdowns (arrow keys), then toggle buttons (Space). A control already at its maximum is
-    moved down instead. Raises ValueError when the panel has no enabled control.
+    Sliders are preferred (ipywidgets 8 draws them with noUiSlider, whose focused handle takes the
+    arrow keys; one at its maximum is moved down instead), then dropdowns, then toggle buttons
+    (Space). Raises ValueError when the panel has no enabled control.
     """
     handles = panel.locator(".noUi-target:not([disabled]) .noUi-handle")
     if handles.count():
@@ -213,9 +283,15 @@ def nudge_first_control(panel: Locator) -> ControlMove:
         return ControlMove("slider", _label(handle), key, before, after)
     selects = panel.locator("select:not([disabled])")
     if selects.count():
+        # A collapsed <select> loses its arrow and letter keys to JupyterLab's command-mode shortcuts
+        # (jupyter-widgets/ipywidgets#3912: ArrowDown selects the next cell), so a dropdown is moved
+        # the way a mouse user moves it: to its next option, or its previous one from the last.
         select = selects.first
-        key, before, after = _press_until_changed(select, ("ArrowDown", "ArrowUp"), "(node) => node.value")
-        return ControlMove("dropdown", _label(select), key, before, after)
+        before = select.input_value()
+        options = select.locator("option").evaluate_all("(nodes) => nodes.map((node) => node.value)")
+        index = options.index(before)
+        select.select_option(options[index + 1] if index + 1 < len(options) else options[index - 1])
+        return ControlMove("dropdown", _label(select), "select_option", before, select.input_value())
     buttons = panel.locator("button.widget-toggle-button:not([disabled]):not(.mod-active)")
     if buttons.count():
         button = buttons.first
@@ -248,8 +324,9 @@ def screenshot_notebook(page: Page, path: Path) -> None:
     screen: the viewport is stretched to the notebook's height for the capture, then restored.
     """
     viewport = page.viewport_size
-    assert viewport is not None, "pages are created with a fixed viewport"
-    hidden = int(page.evaluate(_NOTEBOOK_SCROLL_HEIGHT_JS))
+    if viewport is None:
+        raise ValueError("expected a page with a fixed viewport (new_context(viewport=...)), got none")
+    hidden = int(page.evaluate(_SCROLL_TO_TOP_JS))
     page.set_viewport_size(
         {"width": viewport["width"], "height": min(viewport["height"] + hidden, MAX_SCREENSHOT_HEIGHT)}
     )
