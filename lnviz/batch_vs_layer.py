@@ -115,10 +115,9 @@ def _population(n_draws: int, n_hidden: int, n_population: int, seed: int) -> tu
     return summed_inputs(n_population, n_hidden, seed), orderings
 
 
-def dependence_curve(batch_sizes: tuple[int, ...] = BATCH_SIZES, **kwargs) -> tuple[list[float], list[float]]:
-    """Spread and train/eval gap of :func:`batch_dependence` for each batch size."""
-    runs = [batch_dependence(b, **kwargs) for b in batch_sizes]
-    return [r.spread for r in runs], [r.train_eval_gap for r in runs]
+def dependence_curve(batch_sizes: tuple[int, ...] = BATCH_SIZES, **kwargs) -> dict[int, BatchDependence]:
+    """:func:`batch_dependence` for each batch size: {B: BatchDependence}, with its spread and gap."""
+    return {b: batch_dependence(b, **kwargs) for b in batch_sizes}
 
 
 def layer_norm_case(a: torch.Tensor, gain: float, bias: float, eps: float = 1e-5) -> torch.Tensor:

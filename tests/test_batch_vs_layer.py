@@ -37,7 +37,8 @@ def test_batch_dependence_matches_batch_norm_in_training_mode():
 
 
 def test_spread_shrinks_as_the_batch_grows():
-    spreads, gaps = bvl.dependence_curve((2, 8, 32, 128))
+    runs = bvl.dependence_curve((2, 8, 32, 128))
+    spreads, gaps = [r.spread for r in runs.values()], [r.train_eval_gap for r in runs.values()]
     assert spreads[0] > spreads[1] > spreads[2] > spreads[3]
     assert gaps[0] > gaps[-1]
 

@@ -12,3 +12,7 @@ One module per topic; everything is re-exported here.
 from lnviz.figures.core import Update, apply
 from lnviz.figures.basics import *  # noqa: F401,F403
 from lnviz.figures.dynamics import *  # noqa: F401,F403
+from lnviz.figures.after2016 import (  # noqa: F401
+    eps_conventions_figure, eps_conventions_update, gradient_norms_figure, gradient_norms_update,
+    recentering_figure, recentering_update,
+)

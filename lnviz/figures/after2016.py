@@ -43,15 +43,14 @@ def recentering_update(rec: Recentering, shift: float, scale: float) -> Update:
 def recentering_figure(rec: Recentering, shift: float, scale: float, h_range: float = 3.5) -> go.Figure:
     """A row shifted and scaled, and what LN and RMS norm make of it: only RMS norm feels the shift."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, figure=_base(height=420),
-                        subplot_titles=("summed inputs a = scale * pattern + shift",
-                                        "normalized (gain 1): LN (a - mu) / sigma, RMS a / RMS(a)"))
+                        subplot_titles=("summed inputs a = scale * pattern + c", "normalized, gain 1"))
     fig.add_bar(name="a", marker_color=style.PALETTE[0], row=1, col=1, showlegend=False)
     fig.add_scatter(mode="lines+markers", name=style.METHOD_NAMES["layer"], row=1, col=2,
                     line=dict(color=style.METHOD_COLORS["layer"], width=3), marker=dict(size=9))
     fig.add_scatter(mode="lines+markers", name=style.METHOD_NAMES["rms"], row=1, col=2,
                     line=dict(color=style.METHOD_COLORS["rms"], width=3, dash="dash"),
                     marker=dict(size=9, symbol="diamond"))
-    fig.update_xaxes(title="hidden unit i", dtick=1 if rec.a.shape[0] <= 20 else None)
+    fig.update_xaxes(title="hidden unit i", range=[-0.5, rec.a.shape[0] - 0.5])
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, recentering_update(rec, shift, scale))
@@ -105,7 +104,7 @@ def eps_conventions_update(comparison: EpsComparison, variances, curves: dict) -
 def eps_conventions_figure(comparison: EpsComparison, variances, curves: dict, h_range: float = 3.0) -> go.Figure:
     """One row of small variance normalized in each framework's convention, and the output std of each
     against the row's variance (1 is what the paper's eq. (3) promises)."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.1,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.15,
                         figure=_base(height=460),
                         subplot_titles=("the normalized row, unit by unit", "output std vs input variance"))
     for name, convention in CONVENTIONS.items():

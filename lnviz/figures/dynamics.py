@@ -10,6 +10,9 @@ from lnviz import style
 from lnviz.dynamics import HISTOGRAM_EDGES, NORMS, Dynamics, StepStatistics
 from lnviz.figures.core import Update, apply
 
+__all__ = ["dynamics_animation", "dynamics_update", "dynamics_figure", "step_statistics_update",
+           "step_statistics_figure"]
+
 _CENTRES = (HISTOGRAM_EDGES[:-1] + HISTOGRAM_EDGES[1:]) / 2
 _WIDTH = HISTOGRAM_EDGES[1] - HISTOGRAM_EDGES[0]
 #: Floor for gradient norms on the log axis: an exact 0 (total vanishing) is drawn here.

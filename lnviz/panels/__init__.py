@@ -7,6 +7,8 @@ See `lnviz.panels.base.Panel`. One module per topic; every panel is re-exported 
 from lnviz.panels.base import PANEL_CLASS, Panel
 from lnviz.panels.basics import BatchDependencePanel, GainBiasPanel, InvariancePanel, PoolingPanel
 from lnviz.panels.dynamics import DynamicsPanel, StepStatisticsPanel
+from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, RecenteringPanel
 
 __all__ = ["PANEL_CLASS", "Panel", "BatchDependencePanel", "GainBiasPanel", "InvariancePanel", "PoolingPanel",
-           "DynamicsPanel", "StepStatisticsPanel"]
+           "DynamicsPanel", "StepStatisticsPanel",
+           "EpsConventionPanel", "NormPositionPanel", "RecenteringPanel"]

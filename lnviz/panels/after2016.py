@@ -19,7 +19,7 @@ class RecenteringPanel(Panel):
     def __init__(self, n_hidden: int = 16, seed: int = 0):
         self.n_hidden, self.seed = n_hidden, seed
         controls = {
-            "shift": slider(widgets.FloatSlider, "shift (added to every a_i)", min=-5.0, max=5.0, value=0.0, step=0.1),
+            "shift": slider(widgets.FloatSlider, "shift c", min=-5.0, max=5.0, value=0.0, step=0.1),
             "scale": slider(widgets.FloatLogSlider, "scale", base=10, min=-1, max=1, value=1.0, step=0.05),
         }
         self.controls = controls
@@ -40,7 +40,7 @@ class NormPositionPanel(Panel):
     layers of width 64 on two cores), so the sliders act on release, and every setting seen is cached.
     """
 
-    def __init__(self, n_layers: int = 6, d_model: int = 32, norm: str = "layer", seed: int = 0):
+    def __init__(self, n_layers: int = 12, d_model: int = 32, norm: str = "layer", seed: int = 0):
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         controls = {
             "n_layers": slider(widgets.IntSlider, "layers L", min=2, max=12, value=n_layers, continuous_update=False),

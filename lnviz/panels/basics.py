@@ -38,9 +38,12 @@ class BatchDependencePanel(Panel):
     """One case's batch-norm output across random mini-batches, against the batch size; LN beside it."""
 
     def __init__(self, n_draws: int = 100, n_hidden: int = 8, seed: int = 0):
-        self.kwargs = dict(n_draws=n_draws, n_hidden=n_hidden, seed=seed)
         self.sizes = bvl.BATCH_SIZES
-        self.spreads, self.gaps = bvl.dependence_curve(self.sizes, **self.kwargs)
+        # every batch size up front (a few ms each): the curve needs them all, and moving the slider
+        # is then only a figure update
+        self.runs = bvl.dependence_curve(self.sizes, n_draws=n_draws, n_hidden=n_hidden, seed=seed)
+        self.spreads = [r.spread for r in self.runs.values()]
+        self.gaps = [r.train_eval_gap for r in self.runs.values()]
         controls = {
             "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.sizes), value=32),
         }
@@ -49,7 +52,7 @@ class BatchDependencePanel(Panel):
                        controls)
 
     def _dependence(self) -> bvl.BatchDependence:
-        return bvl.batch_dependence(self.controls["batch_size"].value, **self.kwargs)
+        return self.runs[self.controls["batch_size"].value]
 
     def compute(self) -> Update:
         return figures.batch_dependence_update(self._dependence(), self.sizes, self.spreads, self.gaps)
