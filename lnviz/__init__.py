@@ -1,6 +1,6 @@
 """lnviz: interactive teaching notebooks on Layer Normalization (Ba, Kiros and Hinton, 2016).
 
-The models, data and numbers live here; figures (`lnviz.figures`) and panels (`lnviz.panels`) import
+The models live here (the training loop is `lnviz.train.train`, the data `lnviz.data`); figures (`lnviz.figures`) and panels (`lnviz.panels`) import
 plotly and ipywidgets and are imported on their own, so that the models never depend on them.
 """
 
@@ -9,12 +9,11 @@ from lnviz.models import MLP
 from lnviz.norms import BatchNorm, LayerNorm, RMSNorm, WeightNormLinear
 from lnviz.recurrent import Recurrent, Trace
 from lnviz.rnn import CellInternals, GRUCell, LSTMCell, RNNCell, StepwiseBatchNorm, saturated_fraction
-from lnviz.train import History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BatchNorm", "LayerNorm", "RMSNorm", "WeightNormLinear", "functional",
     "RNNCell", "LSTMCell", "GRUCell", "StepwiseBatchNorm", "CellInternals", "saturated_fraction", "Recurrent", "Trace",
-    "MLP", "History", "train",
+    "MLP",
 ]
