@@ -1,7 +1,8 @@
 """lnviz: interactive teaching notebooks on Layer Normalization (Ba, Kiros and Hinton, 2016).
 
-The models live here (the training loop is `lnviz.train.train`, the data `lnviz.data`); figures (`lnviz.figures`) and panels (`lnviz.panels`) import
-plotly and ipywidgets and are imported on their own, so that the models never depend on them.
+The models live here (the training loop is `lnviz.train.train`, the data `lnviz.data`). Figures
+(`lnviz.figures`) and panels (`lnviz.panels`) import plotly and ipywidgets and are imported on their
+own, so that the models never depend on them.
 """
 
 from lnviz import functional
