@@ -87,7 +87,7 @@ def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) ->
     """Batch norm's output for one case depends on its mini-batch; layer norm's does not."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
                         subplot_titles=("output for one case, unit by unit", "as the batch shrinks"),
-                        figure=go.Figure(layout=style.base_layout(height=460)))
+                        figure=go.Figure(layout=style.base_layout(height=480, margin=dict(t=100))))
     blue, green, orange = style.METHOD_COLORS["batch"], style.METHOD_COLORS["layer"], style.PALETTE[5]
     fig.add_scatter(mode="markers", name="BN, training (one dot per mini-batch)", row=1, col=1,
                     marker=dict(color=blue, size=5, opacity=0.35))
@@ -104,7 +104,7 @@ def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) ->
     hidden = dep.bn_train.shape[1]
     fig.update_xaxes(title="hidden unit i", range=[-0.5, hidden - 0.5], dtick=1, row=1, col=1)
     fig.update_yaxes(title="normalized output", range=[-4, 4], row=1, col=1)
-    fig.update_xaxes(title="batch size B", type="log", row=1, col=2)
+    fig.update_xaxes(title="batch size B", type="log", tickvals=list(curve_sizes), row=1, col=2)
     fig.update_yaxes(title="mean over units", rangemode="tozero", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, batch_dependence_update(dep, curve_sizes, spreads, gaps))
@@ -134,7 +134,7 @@ def gain_bias_figure(a, h, gain: float, bias: float, a_range: float = 12.0, h_ra
     """One case before and after layer norm: the gain sets the output's spread, the bias its centre."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("summed inputs a_i of one case",
                                                          "h_i = g (a_i - mu) / sigma + b"),
-                        figure=go.Figure(layout=style.base_layout(height=400, showlegend=False)))
+                        figure=go.Figure(layout=style.base_layout(height=420, showlegend=False, margin=dict(t=100))))
     fig.add_bar(marker_color=style.PALETTE[0], row=1, col=1, name="a")
     fig.add_bar(marker_color=style.METHOD_COLORS["layer"], row=1, col=2, name="h")
     fig.add_scatter(mode="lines", line=dict(color="black"), row=1, col=2, name="b")
@@ -175,7 +175,7 @@ def invariance_figure(comparison: Comparison, method: str, transformation: str, 
     """Before/after scatter (on the diagonal = invariant) and the deviation of every method."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                         subplot_titles=("after vs before (diagonal = unchanged)", "deviation vs magnitude"),
-                        figure=go.Figure(layout=style.base_layout(height=470)))
+                        figure=go.Figure(layout=style.base_layout(height=490, margin=dict(t=100))))
     fig.add_scatter(mode="markers", name="entries of h", row=1, col=1, showlegend=False,
                     marker=dict(size=7, opacity=0.7))
     for m in METHODS:
@@ -188,7 +188,8 @@ def invariance_figure(comparison: Comparison, method: str, transformation: str, 
     fig.update_xaxes(title="before", range=[-lim, lim], row=1, col=1)
     fig.update_yaxes(title="after", range=[-lim, lim], row=1, col=1)
     fig.update_xaxes(title="magnitude (log-factor or shift)", row=1, col=2)
-    fig.update_yaxes(title="relative deviation", type="log", range=[-17.5, 1], row=1, col=2)
+    fig.update_yaxes(title="relative deviation", type="log", range=[-17.5, 1], exponentformat="power", dtick=4,
+                     row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE)))
     # the diagonal is appended last, so the update addresses the first traces only
     update = invariance_update(comparison, method, transformation, magnitude, magnitudes, curves)

@@ -36,7 +36,7 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     top = max(float(runs[n].histograms.max()) for n in norms) * 1.05
     fig = make_subplots(rows=1, cols=len(norms), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[_title(n) for n in norms],
-                        figure=go.Figure(layout=style.base_layout(height=430)))
+                        figure=go.Figure(layout=style.base_layout(height=450, margin=dict(t=90))))
 
     def bars(t: int) -> list[go.Bar]:
         return [go.Bar(x=_CENTRES, y=runs[n].histograms[t], width=_WIDTH, name=_title(n),
@@ -130,7 +130,7 @@ def step_statistics_figure(stats: StepStatistics) -> go.Figure:
     the test sequences actually have them, and as eval mode uses them. Right: the mismatch per step."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("std of the summed inputs, per step", "mismatch of the mean, in stds"),
-                        figure=go.Figure(layout=style.base_layout(height=450)))
+                        figure=go.Figure(layout=style.base_layout(height=470, margin=dict(t=100))))
     blue, orange = style.METHOD_COLORS["batch"], style.PALETTE[5]
     fig.add_scatter(mode="markers", name="running statistics (training)", marker=dict(color=blue, size=9), row=1, col=1)
     fig.add_scatter(mode="lines", name="actual, test sequences", line=dict(color="black", width=3), row=1, col=1)
