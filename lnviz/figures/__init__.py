@@ -16,3 +16,4 @@ from lnviz.figures.after2016 import (  # noqa: F401
     eps_conventions_figure, eps_conventions_update, gradient_norms_figure, gradient_norms_update,
     recentering_figure, recentering_update,
 )
+from lnviz.figures.geometry import *  # noqa: F401,F403

@@ -8,7 +8,9 @@ from lnviz.panels.base import PANEL_CLASS, Panel
 from lnviz.panels.basics import BatchDependencePanel, GainBiasPanel, InvariancePanel, PoolingPanel
 from lnviz.panels.dynamics import DynamicsPanel, StepStatisticsPanel
 from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, RecenteringPanel
+from lnviz.panels.geometry import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
 
 __all__ = ["PANEL_CLASS", "Panel", "BatchDependencePanel", "GainBiasPanel", "InvariancePanel", "PoolingPanel",
            "DynamicsPanel", "StepStatisticsPanel",
-           "EpsConventionPanel", "NormPositionPanel", "RecenteringPanel"]
+           "EpsConventionPanel", "NormPositionPanel", "RecenteringPanel",
+           "GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]

@@ -1,0 +1,107 @@
+"""Panels of notebook 06: the gradient on a normalized layer's weights, their growth, and learning the gain."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import torch
+
+from lnviz import geometry
+from lnviz.figures import geometry as figures
+from lnviz.figures.core import Update
+from lnviz.panels.base import Panel, slider
+
+__all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
+
+
+class WeightPlanePanel(Panel):
+    """The loss of a layer-normalized layer over a plane of weight matrices, with w, its gradient and
+    the step a learning rate takes drawn on it. Each update is three small gradient computations
+    (tens of milliseconds), so the sliders update as they move."""
+
+    #: ||w|| at which the curves on the right are measured: the slider's range.
+    NORMS = torch.logspace(-2, 2, 41, base=2, dtype=torch.float64)
+    #: how many steps of gradient descent from w are drawn
+    PATH_STEPS = 20
+
+    def __init__(self, norm: float = 1.0, degrees: float = 90.0, lr: float = 0.3, seed: int = 0):
+        self.plane = geometry.Plane.through_teacher(geometry.make_task(seed=seed), seed=seed)
+        coords, values = geometry.landscape(self.plane, extent=4.0, points=48)
+        controls = {
+            # steps of 2^0.1: the grid holds 0.25, 0.5, 1, 2 and 4, and one key press moves the slider by
+            # 0.1 in its exponent, which the handle's aria-valuenow (one decimal) shows, unlike 0.05
+            "norm": slider(widgets.FloatLogSlider, "||w||", base=2, min=-2, max=2, step=0.1, value=norm),
+            "degrees": slider(widgets.FloatSlider, "angle from teacher (°)", min=-180, max=180, step=5,
+                              value=degrees),
+            # linear, so that 0.3 lies on the grid: a log slider would snap it in the browser
+            "lr": slider(widgets.FloatSlider, "learning rate", min=0.01, max=1.0, step=0.01, value=lr),
+        }
+        self.controls = controls
+        self._assemble(figures.weight_plane_figure(coords, values, *self._numbers()), controls)
+
+    def _numbers(self) -> tuple[geometry.Step, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        norm, degrees, lr = (self.controls[k].value for k in ("norm", "degrees", "lr"))
+        w = geometry.point(norm, degrees)
+        step = geometry.gradient_step(self.plane, w, lr)
+        path = geometry.descend(self.plane, w, lr, self.PATH_STEPS)
+        grad_norms, turned = geometry.norm_sweep(self.plane, degrees, lr, self.NORMS)
+        return step, path, self.NORMS, grad_norms, turned
+
+    def compute(self) -> Update:
+        return figures.weight_plane_update(*self._numbers())
+
+
+class NormGrowthPanel(Panel):
+    """Plain SGD on the whole weight matrix of a layer-normalized layer, with and without weight decay:
+    ||W|| and the angle each step turns W by, step by step. A run of 200 steps takes a fraction of a
+    second, so the sliders act on release."""
+
+    def __init__(self, lr: float = 1.0, init_norm: float = 1.0, weight_decay: float = 0.01, steps: int = 200,
+                 seed: int = 0):
+        self.task, self.steps, self.seed = geometry.make_task(seed=seed), steps, seed
+        controls = {
+            "lr": slider(widgets.FloatLogSlider, "learning rate", base=10, min=-1, max=1, step=0.1, value=lr,
+                         continuous_update=False),
+            "init_norm": slider(widgets.FloatLogSlider, "initial ||W||", base=10, min=-1, max=1, step=0.1,
+                                value=init_norm, continuous_update=False),
+            # at most 0.03, so that lr * weight decay < 1 and the decay never flips W's sign
+            "weight_decay": slider(widgets.FloatLogSlider, "weight decay", base=10, min=-3, max=-1.5, step=0.1,
+                                   value=weight_decay, continuous_update=False, readout_format=".3f"),
+        }
+        self.controls = controls
+        self._assemble(figures.norm_growth_figure(self._runs()), controls)
+
+    def _runs(self) -> list[geometry.Run]:
+        c = {k: w.value for k, w in self.controls.items()}
+        return geometry.grow(self.task, lr=c["lr"], init_norm=c["init_norm"], weight_decay=(0.0, c["weight_decay"]),
+                             steps=self.steps, seed=self.seed)
+
+    def compute(self) -> Update:
+        return figures.norm_growth_update(self._runs())
+
+
+class GainLearningPanel(Panel):
+    """Rescale the inputs and learn the units' magnitudes by gradient descent: the gain of a
+    layer-normalized unit, or the length of a plain unit's weights. Each update runs both, a tenth
+    of a second, so the sliders act on release."""
+
+    #: the input scales of the curve on the left: the slider's range
+    SCALES = torch.logspace(-2, 2, 41, dtype=torch.float64)
+
+    def __init__(self, scale: float = 1.0, lr: float = 1.0, steps: int = 60, seed: int = 0):
+        self.task, self.steps = geometry.gain_task(seed=seed), steps
+        self.sweep = geometry.gain_gradient_sweep(self.task, self.SCALES)
+        controls = {
+            "scale": slider(widgets.FloatLogSlider, "input scale c", base=10, min=-2, max=2, step=0.1, value=scale,
+                            continuous_update=False),
+            "lr": slider(widgets.FloatLogSlider, "learning rate", base=10, min=-2, max=1, step=0.1, value=lr,
+                         continuous_update=False),
+        }
+        self.controls = controls
+        self._assemble(figures.gain_learning_figure(self.SCALES, self.sweep, self._runs()), controls)
+
+    def _runs(self) -> dict[str, geometry.GainRun]:
+        scale, lr = self.controls["scale"].value, self.controls["lr"].value
+        return {model: geometry.learn_gain(self.task, model, scale, lr, self.steps) for model in geometry.GAIN_MODELS}
+
+    def compute(self) -> Update:
+        return figures.gain_learning_update(self.SCALES, self.sweep, self._runs())
