@@ -15,8 +15,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -24,23 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lnviz import functional as LF
+from lnviz.dynamics import single_thread
 from lnviz.transformer import NORM_POSITIONS, NORMS, TinyTransformer
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block, then restore the previous count.
-
-    At the sizes here a second thread saves little, and on a busy 2-core machine it costs several
-    times over (the 12-layer, width-64 gradient pair: 0.5 to 1.2 s on one thread, 1 to 5 s on two).
-    One thread also makes timings steadier.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------------------------------------------
