@@ -3,6 +3,9 @@
 
     python3 dev.py lab  [JupyterLab options]   set up, then open JupyterLab on notebooks/
     python3 dev.py test [pytest options]       set up, then run the whole test suite, browser tests included
+    python3 dev.py export [NAMES] [--out DIR]  set up, then render every notebook, executed, to a
+                                               self-contained HTML page and to reveal.js slides
+                                               (build/lectures/ by default; --help for the options)
 
 Set-up makes a virtual environment in .venv (LNVIZ_VENV to put it elsewhere) and installs lnviz with
 its dependencies into it. It remembers what it installed, so a second run takes a second. torch is
@@ -98,8 +101,13 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
 
 
+def export(args: list[str]) -> int:
+    python = setup("")
+    return subprocess.call([str(python), "-m", "lnviz.export", *args], cwd=ROOT)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test}
+    commands = {"lab": lab, "test": test, "export": export}
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 2

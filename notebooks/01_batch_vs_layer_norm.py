@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 1. Batch normalization versus layer normalization
 #
 # *Ba, Kiros and Hinton (2016), "Layer Normalization", sections 2 and 3.*
@@ -36,13 +36,13 @@
 # and both output $h_i = \frac{g_i}{\sigma}\,(a_i - \mu) + b_i$ (written for LN; BN has $\mu_i, \sigma_i$).
 # That one change of axis is the whole idea of the paper. This notebook shows what follows from it.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch
 
 import lnviz
 from lnviz.panels import BatchDependencePanel, GainBiasPanel, PoolingPanel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1.1 Which entries share a mean and a standard deviation?
 #
 # Picture the summed inputs of one mini-batch as an array: one row per case $n$, one column per hidden
@@ -54,11 +54,11 @@ from lnviz.panels import BatchDependencePanel, GainBiasPanel, PoolingPanel
 #
 # Now switch between the two methods and move the case and the unit.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 pooling = PoolingPanel()
 pooling
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - Batch norm pools a **column**: the same hidden unit across the cases of the mini-batch (eq. 2).
 #   Its statistics exist only because there is a mini-batch.
@@ -68,7 +68,7 @@ pooling
 # - The title gives the pooled mean and standard deviation: a column has the unit's own level and spread,
 #   a row mixes the levels of all the units.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1.2 Batch norm's output for one case depends on the rest of its mini-batch
 #
 # In training mode, batch norm uses the mini-batch's $\mu_i, \sigma_i$. So the output for a fixed case
@@ -80,11 +80,11 @@ pooling
 # **Predict.** What happens to the cloud of blue dots as the batch size $B$ shrinks? What must batch
 # norm output at $B = 2$ (hint: two numbers, normalized)? At $B = 1$?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 dependence = BatchDependencePanel()
 dependence
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - The blue spread grows as $B$ shrinks: the mini-batch statistics are noisy estimates, and the noise
 #   goes straight into the output. The right-hand plot draws the spread and the **train/eval gap**
@@ -94,7 +94,7 @@ dependence
 #   That is why torch refuses to run batch norm in training mode on one case (below).
 # - Layer norm's output does not move, whatever $B$, in training and in eval mode.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 one_case = torch.randn(1, 8)
 try:
     torch.nn.BatchNorm1d(8).train()(one_case)
@@ -102,14 +102,14 @@ except ValueError as error:
     print("torch.nn.BatchNorm1d, training mode, one case:", error)
 print("lnviz.LayerNorm, one case:", lnviz.LayerNorm(8)(one_case).detach().numpy().round(2))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1.3 The same computation at training and at test time
 #
 # The paper (section 3): layer normalization "performs exactly the same computation at training and
 # test times". Batch norm switches from mini-batch statistics to running averages. Check it on a batch of
 # four cases: put each layer in training mode, then in eval mode, and compare.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 torch.manual_seed(0)
 x = 3 + 2 * torch.randn(4, 8)
 bn, ln = lnviz.BatchNorm(8), lnviz.LayerNorm(8)
@@ -117,11 +117,12 @@ bn_gap = (bn.train()(x) - bn.eval()(x)).abs().max().item()
 ln_gap = (ln.train()(x) - ln.eval()(x)).abs().max().item()
 print(f"largest |train - eval| output difference: batch norm {bn_gap:.3f}, layer norm {ln_gap:.3f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # After one training step the batch norm's running averages have moved only 10 % (momentum 0.1) of
 # the way from their initial 0 and 1 towards the data's mean 3 and variance 4, so its eval output is
 # far from its training output. Layer norm has nothing to average: the gap is exactly 0.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1.4 Gain and bias
 #
 # After normalizing, layer norm multiplies by a gain $g_i$ and adds a bias $b_i$ (section 3; initialized
@@ -131,11 +132,11 @@ print(f"largest |train - eval| output difference: batch norm {bn_gap:.3f}, layer
 # **Predict.** If you scale or shift the input (the first two sliders), what happens to the output? What
 # do $g$ and $b$ do? What does a negative gain do?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 gain_bias = GainBiasPanel()
 gain_bias
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - Scaling and shifting the whole case leaves the output exactly where it was: layer norm removes the
 #   case's level and spread (section 5.1 makes this precise; notebook 2).
@@ -143,14 +144,16 @@ gain_bias
 #   throws the scale away and the gain gives the network a learnable one back. A negative gain mirrors
 #   the pattern.
 # - With $g = 0$ the output is the constant $b$: the layer can switch a unit's input off.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - BN: statistics per hidden unit over the mini-batch (eq. 2); LN: per case over the hidden units (eq. 3).
 # - BN's training output for a case depends on its mini-batch; the dependence grows as the batch shrinks
 #   and is total at $B = 1$. Its training and test computations differ.
 # - LN normalizes each case on its own: independent of the batch size, identical in training and test.
 # - Gain and bias restore a learnable scale and level after the normalization.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. In the second panel, how does the spread depend on $B$? Read off the values at $B = 8$ and
 #    $B = 32$ and compare their ratio with $\sqrt{32/8}$.

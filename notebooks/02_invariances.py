@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 2. Invariances: the paper's Table 1, live
 #
 # *Ba, Kiros and Hinton (2016), section 5.1 and Table 1.*
@@ -39,12 +39,12 @@
 # Here nothing is typed in: lnviz draws a random layer and data set, applies a random transformation
 # of each kind, and **measures** how far $h$ moves (in float64, with no $\epsilon$, as in the equations).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lnviz import invariance
 from lnviz.figures import table_figure
 from lnviz.panels import InvariancePanel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2.1 Predict first
 #
 # Before you touch anything, fill in the table for yourself. Two hints:
@@ -52,7 +52,8 @@ from lnviz.panels import InvariancePanel
 #   Whose $\mu$ absorbs that?
 # - Re-scaling one case multiplies all of that case's summed inputs by $\delta_n$. Whose $\sigma$
 #   absorbs that?
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2.2 Move it
 #
 # Pick a method and a transformation and move the magnitude (0 is no transformation; for re-scalings the
@@ -61,11 +62,11 @@ from lnviz.panels import InvariancePanel
 # Right: the relative deviation $\lVert h' - h\rVert / \lVert h \rVert$ against the magnitude for all
 # four methods, on a log scale, so that "unchanged" shows as rounding error near $10^{-16}$.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 panel = InvariancePanel()
 panel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - With layer norm, re-centering the weight matrix keeps every point on the diagonal, at any magnitude:
 #   the shift $\gamma^\top x$ is the same for all units of a case, and the case's mean $\mu$ removes it.
@@ -76,7 +77,7 @@ panel
 # - Invariant curves sit at $10^{-16}$ whatever the magnitude; the others rise with it. There is
 #   nothing in between: invariance is exact, not approximate.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2.3 The whole table, measured
 #
 # `invariance.table()` decides every cell by the largest deviation over three random layers at magnitude 1.
@@ -84,27 +85,29 @@ panel
 # (Zhang and Sennrich, 2019: $\mu = 0$, $\sigma = \sqrt{\frac{1}{H}\sum_i a_i^2}$) gets a row the
 # paper could not have.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 measured = invariance.deviations()
 table = invariance.table()
 agree = sum(table[m][t] == invariance.PAPER_TABLE_1[m][t] for m in invariance.PAPER_TABLE_1 for t in invariance.TRANSFORMATIONS)
 print(f"lnviz agrees with the paper's Table 1 in {agree} of 18 cells")
 table_figure(table, measured)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - Layer norm is invariant to re-scaling and re-centering the weight matrix and to re-scaling a single
 #   case, but not to re-scaling a single weight vector or re-centering the dataset.
 # - RMS norm keeps layer norm's re-scaling invariances and loses the re-centering one: it never
 #   subtracts a mean. Its authors found re-centering mattered little in practice (notebook 8).
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Every method divides out some scale and (except weight and RMS norm) subtracts some mean; the axis
 #   it does this along decides what it forgets.
 # - LN forgets the scale and level of each case and of the whole weight matrix; BN forgets the scale and
 #   level of each unit over the data; WN forgets only the length of each weight vector.
 # - Invariances hold exactly with $\epsilon = 0$; they are measured here, not asserted.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. Derive by hand why batch norm is invariant to re-centering the dataset but layer norm is not.
 # 2. torch's layer norm puts $\epsilon = 10^{-5}$ inside the square root. Take a case whose summed

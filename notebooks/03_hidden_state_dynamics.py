@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 3. Hidden-state dynamics of recurrent networks
 #
 # *Ba, Kiros and Hinton (2016), section 3.1, eq. (4), and the supplement's eqs. (17)-(22).*
@@ -34,12 +34,12 @@
 # same weights and inputs: no normalization, layer norm (`lnviz.LSTMCell(..., norm="layer")`, the
 # supplement's LN-LSTM) and recurrent batch norm (`norm="batch"`, gains starting at 0.1).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 from lnviz import dynamics
 from lnviz.figures import dynamics_animation
 from lnviz.panels import DynamicsPanel, StepStatisticsPanel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3.1 What the nonlinearities receive, step by step
 #
 # A vanilla tanh RNN (64 units, 32 sequences) with recurrent weights of spectral radius 1.5 and small
@@ -52,11 +52,11 @@ from lnviz.panels import DynamicsPanel, StepStatisticsPanel
 #
 # Press **Play** (this animation needs no kernel: it plays in an exported HTML file too).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 runs = dynamics.simulate_all(kind="rnn", spectral_radius=1.5, input_scale=0.1, length=60)
 dynamics_animation(runs)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - Without normalization the distribution starts narrow (std about 0.13 at $t = 0$) and spreads out
 #   over the first ten steps as the recurrence amplifies it, until tanh's saturation stops the growth.
@@ -66,7 +66,7 @@ dynamics_animation(runs)
 # - Recurrent batch norm also holds it fixed, at its gain 0.1, using the statistics of each step's
 #   mini-batch.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3.2 Move the weights and the inputs
 #
 # Now the paper's model, the LSTM, with 64 units. Four curves over time, averaged over 32 cases:
@@ -80,11 +80,11 @@ dynamics_animation(runs)
 # The sliders update when released (each update runs three nets forward and backward). Try the vanilla
 # RNN too.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 panel = DynamicsPanel()
 panel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice** (these numbers are checked by lnviz's tests).
 # - **Forward, layer norm fixes the scale.** Over the sliders' whole range, the LN-LSTM's hidden norm
 #   stays near 2.8 and what its gates receive keeps a spread near $\sqrt 2$ (two layer-normalized terms,
@@ -99,7 +99,7 @@ panel
 # - Recurrent batch norm, in training mode, also keeps the forward statistics fixed (at its gain 0.1).
 #   Its cost comes at test time, next.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3.3 Recurrent batch norm keeps statistics for every step
 #
 # Recurrent batch norm estimates a mean and variance **for each time step** (Cooijmans et al., 2016).
@@ -112,11 +112,11 @@ panel
 # **Predict.** Train on the first 14 rows. What goes wrong on rows 14 to 27 of a test digit? What if you
 # train on 4 rows? On all 28?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 statistics = StepStatisticsPanel()
 statistics
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - The per-step statistics (blue dots) follow the digits: small for the blank top rows, large in the
 #   middle. They are a property of the data at each step, not one number.
@@ -125,7 +125,8 @@ statistics
 #   large almost everywhere; with all 28 it stays near 0.
 # - Layer norm has no such problem: it keeps no statistics at all, so a test sequence of any length is
 #   normalized exactly as in training (notebook 1, section 1.3).
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - The scale of a plain recurrent net's summed inputs is set by its weights and inputs and can drift
 #   over time; gradients through many steps vanish (LSTM) or explode (vanilla RNN with large weights).
@@ -133,7 +134,8 @@ statistics
 #   have the same scale whatever the weights and inputs, and the LN-LSTM's gradient does not vanish.
 # - Recurrent batch norm needs separate statistics for each step, and a test sequence longer than the
 #   training ones has none for its later steps.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. In 3.2, set the cell to the vanilla RNN and find a spectral radius where the plain net's gradient
 #    neither explodes nor vanishes over 100 steps. How does that depend on the input scale? Does the LN

@@ -5,6 +5,9 @@ panel, one control is moved as a user moves it (a slider or toggle button with t
 dropdown, whose keys JupyterLab takes, by selecting an option) and the plot must change.
 Screenshots after the run and after the moves go to $LNVIZ_SCREENSHOTS (default tests/_screenshots/).
 
+Also (issue 5): a lesson's .py opens as a notebook with postBuild's default-viewer setting, and each
+lesson's exported HTML page, opened from disk, draws every plot and plays its animations.
+
 One server and one browser serve the whole module; each notebook gets a fresh page and its kernel
 is shut down after. The server serves a temporary copy of notebooks/, so autosave never touches the
 repository.
@@ -13,18 +16,22 @@ repository.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import jupytext
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from browser import fixtures
+from browser import fixtures, pages
 from browser.lab import CHROMIUM_ARGS, LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
 from browser.notebook import (
     ANYWIDGET_INIT_TIMEOUT_MS,
+    MAX_SCREENSHOT_HEIGHT,
     RENDER_TIMEOUT_S,
     nudge_first_control,
     notebook_problems,
@@ -36,6 +43,8 @@ from browser.notebook import (
     wait_for_plot_change,
     wait_for_widgets,
 )
+from exported_lessons import Export, export_lessons
+from notebook_utils import SOURCES
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -56,12 +65,23 @@ def _copy_notebooks(destination: Path) -> None:
     shutil.copytree(REPO / "notebooks", destination, ignore=paired_text_files)
 
 
+def _set_default_viewer_as_postbuild_does(config_dir: Path) -> None:
+    """Run postBuild's jupytext-config line with `config_dir` as the Jupyter config directory."""
+    lines = [line.strip() for line in (REPO / "postBuild").read_text().splitlines()]
+    command = next(line for line in lines if line.startswith("jupytext-config "))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir),
+               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    subprocess.run(shlex.split(command), check=True, env=env, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     root = tmp_path_factory.mktemp("lab-root")
     _copy_notebooks(root / "notebooks")
     fixtures.write_fixture_notebooks(root / "fixtures")
-    server = start_lab(root, tmp_path_factory.mktemp("lab-state"))
+    state = tmp_path_factory.mktemp("lab-state")
+    _set_default_viewer_as_postbuild_does(state / "config")
+    server = start_lab(root, state)
     try:
         yield server
     finally:
@@ -198,3 +218,60 @@ def test_missing_chromium_fails_with_instructions(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setenv("LNVIZ_CHROMIUM", sys.executable)
     assert find_chromium() == sys.executable
+
+
+# A notebook panel, or another document (the text editor), is in the main area: which, and its cells.
+_OPENED_JS = """(path) => {
+    const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    if (!widget || !widget.context || widget.context.path !== path) return null;
+    const notebook = widget.hasClass('jp-NotebookPanel');
+    if (notebook && !widget.context.isReady) return null;
+    return {notebook, cells: notebook ? widget.content.widgets.length : 0};
+}"""
+
+
+def test_a_py_lesson_opens_as_a_notebook(page: Page, lab: LabServer) -> None:
+    """Issue 5, section 3: with postBuild's setting, opening a lesson's .py (as a double click does,
+    with its default viewer) shows the notebook, not its text."""
+    lesson = SOURCES[0]
+    (lab.root / "py").mkdir(exist_ok=True)
+    shutil.copy(lesson, lab.root / "py" / lesson.name)
+    page.goto(lab.url(f"lab/workspaces/py/tree/py/{lesson.name}?reset"))
+    handle = page.wait_for_function(_OPENED_JS, arg=f"py/{lesson.name}", timeout=60_000)
+    opened = handle.json_value()
+    cells = len(jupytext.read(lesson).cells)
+    assert opened == {"notebook": True, "cells": cells}, f"{lesson.name} opened as {opened}"
+
+
+@pytest.fixture(scope="module")
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Export:
+    return export_lessons(request.session, tmp_path_factory)
+
+
+@pytest.mark.parametrize("lesson", SOURCES, ids=[path.stem for path in SOURCES])
+def test_exported_page_draws_every_plot_and_plays_its_animations(
+    lesson: Path, chromium: Browser, exported: Export
+) -> None:
+    """Issue 5, section 2: the exported page, opened from disk with no network and no kernel, draws
+    every plot, and each animation's Play button makes it show frame after frame."""
+    path = exported.page(lesson)
+    assert path.exists(), f"the export wrote no {path.name}:\n{exported.stderr[-3000:]}"
+    context = chromium.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        errors = pages.open_page(page, path.as_uri())
+        plots = pages.wait_for_plots(page)
+        height = min(int(page.evaluate("() => document.documentElement.scrollHeight")), MAX_SCREENSHOT_HEIGHT)
+        page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}-exported.png"), full_page=True,
+                        clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
+        assert plots, f"{path.name} has no plot"
+        missing = [f"plot {i}: {p}" for i, p in enumerate(plots) if not (p.drawn and p.traces)]
+        assert not missing, f"{path.name}: plots not drawn: {missing}"
+        for index in [i for i, p in enumerate(plots) if p.frames]:
+            playback = pages.press_play(page, index)
+            assert playback.data_changed, f"{path.name}, plot {index}: Play did not change the data"
+            # the step slider follows the frames (a plot without one reports -1 before and after)
+            assert playback.step_after >= playback.step_before + 2 or playback.step_before == -1, playback
+        assert errors == [], f"{path.name}: uncaught exceptions {errors}"
+    finally:
+        context.close()
