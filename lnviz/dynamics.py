@@ -10,6 +10,7 @@ block of W_hh is rho times a random orthogonal matrix, so all its eigenvalues ha
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -145,11 +146,14 @@ class StepStatistics:
 def mnist_rows(split: str = "train", n: int = 2000) -> torch.Tensor:
     """The first n MNIST digits of a split read row by row: (n, 28, 28) float32 in [0, 1], one row a step.
 
-    Uses the digits shipped with lnviz unless the full MNIST is already in the cache (no download).
+    Uses the digits shipped with lnviz unless the full MNIST is already in the cache (no download);
+    any 2,000 real digits serve here, so the fallback is not worth a warning.
     """
     from lnviz import data
 
-    images, _ = data.mnist(split, download=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", data.MNISTFallbackWarning)
+        images, _ = data.mnist(split, download=False)
     return data.as_sequences(images[:n], k=28)
 
 

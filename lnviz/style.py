@@ -42,6 +42,10 @@ METHOD_NAMES: dict[str, str] = {
 #: Base font size in px: readable from the back of a lecture hall on a projector.
 FONT_SIZE = 16
 
+#: Table cells: invariant / not invariant / disagreeing with the paper (light tints of the palette's
+#: blue and orange, which stay distinct for every common colour-vision deficiency).
+TABLE_COLORS: dict[str, str] = {"yes": "#B3D4EA", "no": "#F7F7F7", "mismatch": "#F5C77E"}
+
 #: A diverging colour scale that stays readable for colour-blind viewers (blue - white - orange).
 DIVERGING = [[0.0, "#0072B2"], [0.5, "#F7F7F7"], [1.0, "#E69F00"]]
 

@@ -81,7 +81,7 @@ panel
 # ## 2.3 The whole table, measured
 #
 # `invariance.table()` decides every cell by the largest deviation over three random layers at magnitude 1.
-# Each lnviz row is shown above the paper's; a cell where they disagreed would be red. RMS norm
+# Each lnviz row is shown above the paper's; a cell where they disagreed would be orange. RMS norm
 # (Zhang and Sennrich, 2019: $\mu = 0$, $\sigma = \sqrt{\frac{1}{H}\sum_i a_i^2}$) gets a row the
 # paper could not have.
 

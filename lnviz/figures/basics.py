@@ -199,7 +199,7 @@ def invariance_figure(comparison: Comparison, method: str, transformation: str, 
 
 def table_figure(computed: dict[str, dict[str, bool]], measured: dict[str, dict[str, float]],
                  paper: dict[str, dict[str, bool]] = PAPER_TABLE_1) -> go.Figure:
-    """Table 1 as lnviz measured it, each row beside the paper's; a disagreement would show in red."""
+    """Table 1 as lnviz measured it, each row beside the paper's; a disagreement would show in orange."""
     header = ["method"] + [_label(t) for t in TRANSFORMATIONS]
     rows, fills = [], []
     for m in computed:
@@ -214,7 +214,7 @@ def table_figure(computed: dict[str, dict[str, bool]], measured: dict[str, dict[
                     text += f" ({measured[m][t]:.0e})"
                 mismatch = m in paper and computed[m][t] != paper[m][t]
                 cells.append(text)
-                colors.append("#F4A582" if mismatch else ("#C7E9C0" if inv else "#F7F7F7"))
+                colors.append(style.TABLE_COLORS["mismatch" if mismatch else ("yes" if inv else "no")])
             rows.append(cells)
             fills.append(colors)
     columns = list(map(list, zip(*rows)))

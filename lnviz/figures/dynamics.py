@@ -36,7 +36,7 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     top = max(float(runs[n].histograms.max()) for n in norms) * 1.05
     fig = make_subplots(rows=1, cols=len(norms), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[_title(n) for n in norms],
-                        figure=go.Figure(layout=style.base_layout(height=450, margin=dict(t=90))))
+                        figure=go.Figure(layout=style.base_layout(height=500, margin=dict(t=90))))
 
     def bars(t: int) -> list[go.Bar]:
         return [go.Bar(x=_CENTRES, y=runs[n].histograms[t], width=_WIDTH, name=_title(n),
@@ -51,15 +51,15 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     play = dict(frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))
     fig.update_layout(
         title=f"{runs[norms[0]].kind.upper()}: what the nonlinearities receive, step by step",
-        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.2, xanchor="left", yanchor="top",
+        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.32, xanchor="left", yanchor="top",
                           buttons=[dict(label="Play", method="animate", args=[None, play]),
                                    dict(label="Pause", method="animate",
                                         args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(active=0, x=0.12, y=-0.2, len=0.88, currentvalue=dict(prefix="time step t = "),
+        sliders=[dict(active=0, x=0.12, y=-0.32, len=0.88, currentvalue=dict(prefix="time step t = "),
                       steps=[dict(label=str(t), method="animate",
                                   args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
                              for t in steps])],
-        margin=dict(b=120),
+        margin=dict(b=160),
     )
     return fig
 
