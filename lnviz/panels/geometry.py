@@ -25,6 +25,7 @@ class WeightPlanePanel(Panel):
 
     def __init__(self, norm: float = 1.0, degrees: float = 90.0, lr: float = 0.3, seed: int = 0):
         self.plane = geometry.Plane.through_teacher(geometry.make_task(seed=seed), seed=seed)
+        self._sweeps: dict[tuple[float, float], tuple[torch.Tensor, torch.Tensor]] = {}
         coords, values = geometry.landscape(self.plane, extent=4.0, points=48)
         controls = {
             # steps of 2^0.1: the grid holds 0.25, 0.5, 1, 2 and 4, and one key press moves the slider by
@@ -43,7 +44,10 @@ class WeightPlanePanel(Panel):
         w = geometry.point(norm, degrees)
         step = geometry.gradient_step(self.plane, w, lr)
         path = geometry.descend(self.plane, w, lr, self.PATH_STEPS)
-        grad_norms, turned = geometry.norm_sweep(self.plane, degrees, lr, self.NORMS)
+        # the curves against ||w|| do not depend on ||w||: moving that slider reuses them
+        if (degrees, lr) not in self._sweeps:
+            self._sweeps[(degrees, lr)] = geometry.norm_sweep(self.plane, degrees, lr, self.NORMS)
+        grad_norms, turned = self._sweeps[(degrees, lr)]
         return step, path, self.NORMS, grad_norms, turned
 
     def compute(self) -> Update:
