@@ -1,8 +1,12 @@
-"""Feed-forward models for the training experiments (the recurrent cells live in `lnviz.rnn`).
+"""The models of the training experiments.
 
-`MLP` is the network of the paper's Figure 6 (section 6.7): permutation-invariant MNIST with a
+`MLP` is the network of the paper's Figure 6: permutation-invariant MNIST with a
 784-1000-1000-10 net, batch or layer normalization on every hidden layer and none on the softmax
 layer. Here the hidden layers are narrower by default, so that it trains in seconds on a laptop CPU.
+
+`SequenceClassifier` and `SequenceRegressor` are one recurrent layer (a cell of `lnviz.rnn` run by
+`lnviz.recurrent.Recurrent`) with a Linear readout of the last hidden state: sequential MNIST and
+the adding problem, with no normalization, layer normalization or recurrent batch normalization.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ import torch
 from torch import Tensor, nn
 
 from lnviz.norms import BatchNorm, LayerNorm
+from lnviz.recurrent import Recurrent
+from lnviz.rnn import GRUCell, LSTMCell, RecurrentCell, RNNCell
 
-__all__ = ["MLP", "NORMS"]
+__all__ = ["CELLS", "MLP", "NORMS", "SequenceClassifier", "SequenceRegressor"]
 
-#: The normalizations `MLP` can put on its hidden layers.
+#: The normalizations `MLP` can put on its hidden layers (the recurrent cells take the same names).
 NORMS: tuple[str, ...] = ("none", "batch", "layer")
+
+#: The recurrent cells a sequence model can be built from, by `kind`.
+CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 class MLP(nn.Module):
@@ -80,3 +89,71 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"norm={self.norm!r}"
+
+
+class SequenceClassifier(nn.Module):
+    """One recurrent layer, then a Linear readout of its last hidden state: logits for the sequence.
+
+    kind: "rnn", "lstm" or "gru" (`CELLS`); norm: "none", "layer" (the paper's eq. (4) and its
+    supplement's LSTM and GRU) or "batch" (recurrent batch norm, statistics per time step);
+    max_steps: the number of time steps with their own batch-norm statistics, required for
+    norm="batch" (the sequence length) and ignored by the other norms, so that one factory can
+    pass it to every model. The cell is `self.recurrent.cell`, the readout `self.readout`.
+    x: (batch, time, input_size) -> logits (batch, n_classes).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        norm: str,
+        input_size: int,
+        hidden_size: int,
+        n_classes: int,
+        max_steps: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        who = type(self).__name__
+        if kind not in CELLS:
+            raise ValueError(f"{who} expected kind to be one of {tuple(CELLS)}, got {kind!r}")
+        if not (isinstance(n_classes, int) and n_classes > 0):
+            raise ValueError(f"{who} expected n_classes to be a positive int, got {n_classes!r}")
+        self.kind = kind
+        self.norm = norm
+        factory = {"device": device, "dtype": dtype}
+        cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None,
+                           **factory)
+        self.recurrent = Recurrent(cell, batch_first=True)
+        self.readout = nn.Linear(hidden_size, n_classes, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (batch, time, input_size) -> (batch, n_classes), from the hidden state after the last step."""
+        outputs, _ = self.recurrent(x)
+        return self.readout(outputs[:, -1])
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, norm={self.norm!r}"
+
+
+class SequenceRegressor(SequenceClassifier):
+    """`SequenceClassifier` with one output per sequence, for regression (the adding problem).
+
+    x: (batch, time, input_size) -> predictions (batch,).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        norm: str,
+        input_size: int,
+        hidden_size: int,
+        max_steps: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(kind, norm, input_size, hidden_size, 1, max_steps, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (batch, time, input_size) -> (batch,)."""
+        return super().forward(x).squeeze(-1)

@@ -82,7 +82,7 @@ def test_an_interrupted_run_says_so_in_the_legend():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(x="epoch"), r"x must be one of \('examples', 'step'\), got 'epoch'"),
+    (dict(x="epoch"), r"x must be one of \('examples', 'step', 'wall_time'\), got 'epoch'"),
     (dict(metrics=("accuracy",)), "metrics must be a non-empty selection of"),
     (dict(metrics=()), "metrics must be a non-empty selection of"),
 ])

@@ -17,3 +17,5 @@ from lnviz.figures.after2016 import (  # noqa: F401
     recentering_figure, recentering_update,
 )
 from lnviz.figures.geometry import *  # noqa: F401,F403
+from lnviz.figures.training import *  # noqa: F401,F403
+from lnviz.figures.convnets import *  # noqa: F401,F403

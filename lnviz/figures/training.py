@@ -159,11 +159,12 @@ def target_loss_update(histories: Mapping[str, History | None], target: float, m
         # A model that never got there draws a faint bar over its whole run.
         amounts.append(xs[-1] if at is None else at)
         opacities.append(0.25 if at is None else 1.0)
-        texts.append(f"not reached in {_amount(xs[-1], x)}" if at is None else _amount(at, x))
+        texts.append("not reached" if at is None else _amount(at, x))
     traces.append(dict(x=[0, end], y=[target, target]))
     traces.append(dict(x=amounts, y=names, text=texts, marker=dict(color=colors, opacity=opacities)))
     title = f"time to reach training loss {target:.3g}: " + (
-        ", ".join(f"{n} {t}" for n, t in zip(names, texts)) if names else "press Run")
+        ", ".join(f"{n} {t}" + (f" in {_amount(a, x)}" if t == "not reached" else "")
+                  for n, t, a in zip(names, texts, amounts)) if names else "press Run")
     layout = dict(title=dict(text=title), xaxis=dict(title=X_AXES[x]), xaxis2=dict(title=X_AXES[x]),
                   xaxis3=dict(title=_UNITS[x]),
                   yaxis2=dict(title=METRICS[metric], tickformat=".0%" if metric in _PERCENT else ""))
@@ -212,13 +213,13 @@ def read_at(history: History, fraction: float, metric: str, x: str = "examples")
 
 def batch_size_update(histories: Mapping[tuple[str, int], History | None], batch_sizes: Sequence[int],
                       fraction: float = 1.0, metric: str = "val_error", x: str = "examples") -> Update:
-    """The trace data of `batch_size_figure`: per batch size one curve per normalization, then one
-    bar trace per batch size (the norms side by side); the read-out lines are layout shapes."""
+    """The trace data of `batch_size_figure`: per batch size one curve per normalization and the
+    read-out line, then one bar trace per batch size (the norms side by side)."""
     _check({"": None}, x, (metric,))
     norms = _norms(histories)
-    traces, bars, shapes = [], [], []
-    for col, batch in enumerate(batch_sizes, start=1):
-        at, values, texts = None, [], []
+    traces, bars = [], []
+    for batch in batch_sizes:
+        at, values, texts, top = None, [], [], 0.0
         for norm in norms:
             history = histories.get((norm, batch))
             if history is None or not len(history):
@@ -226,18 +227,18 @@ def batch_size_update(histories: Mapping[tuple[str, int], History | None], batch
                 values.append(0.0)
                 texts.append("n/a")
                 continue
-            traces.append(dict(x=list(getattr(history, x)), y=_series(history, metric)))
+            series = _series(history, metric)
+            traces.append(dict(x=list(getattr(history, x)), y=series))
+            top = max([top, *(v for v in series if np.isfinite(v))])
             at, value = read_at(history, fraction, metric, x)
             values.append(value)
             texts.append(f"{value:.1%}" if metric in _PERCENT else f"{value:.3f}")
-        if at is not None:
-            axis = "" if col == 1 else str(col)
-            shapes.append(dict(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=at, x1=at, y0=0, y1=1,
-                               line=dict(color="gray", dash="dot", width=1.5)))
+        # A line trace, not a layout shape: plotly updates a trace many times faster than a shape.
+        traces.append(dict(x=[at, at], y=[0.0, top]) if at is not None else dict(x=[], y=[]))
         bars.append(dict(x=[style.METHOD_NAMES[n] for n in norms], y=values, text=texts, name=f"batch {batch}"))
     title = f"{METRICS[metric]} at {fraction:.0%} of training. " + "; ".join(
         f"{bar['name']}: " + ", ".join(f"{n} {t}" for n, t in zip(bar["x"], bar["text"])) for bar in bars)
-    layout = dict(title=dict(text=title), shapes=shapes, yaxis=dict(title=METRICS[metric]))
+    layout = dict(title=dict(text=title), yaxis=dict(title=METRICS[metric]))
     for col in range(1, len(batch_sizes) + 2):
         axis = "" if col == 1 else str(col)
         layout[f"yaxis{axis}"] = {**layout.get(f"yaxis{axis}", {}),
@@ -259,7 +260,7 @@ def batch_size_figure(histories: Mapping[tuple[str, int], History | None], batch
     train on a batch of one); every norm should appear with every batch size. batch_sizes: the
     subplots, in order; the last subplot holds the bars, one group per norm and one bar per batch
     size (hatched by batch size). fraction: where to read the curves, as a fraction of the run
-    along x (a dotted line marks it). metric, x: keys of `METRICS` and `X_AXES`; "examples"
+    along x (a dotted line marks it in each subplot). metric, x: keys of `METRICS` and `X_AXES`; "examples"
     compares batch sizes at equal data seen. All subplots share the y-axis.
     """
     norms = _norms(histories)
@@ -271,6 +272,8 @@ def batch_size_figure(histories: Mapping[tuple[str, int], History | None], batch
         for norm in norms:
             fig.add_scatter(mode="lines", row=1, col=col, name=style.METHOD_NAMES[norm], legendgroup=norm,
                             showlegend=col == 1, line=dict(color=style.METHOD_COLORS[norm]))
+        fig.add_scatter(mode="lines", row=1, col=col, name="read-out", showlegend=False, hoverinfo="skip",
+                        line=dict(color="gray", dash="dot", width=1.5))
     patterns = ["", "/", ".", "x"]
     for i, _ in enumerate(batch_sizes):
         fig.add_bar(row=1, col=cols, showlegend=False, textposition="auto",

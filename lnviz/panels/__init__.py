@@ -9,8 +9,11 @@ from lnviz.panels.basics import BatchDependencePanel, GainBiasPanel, InvarianceP
 from lnviz.panels.dynamics import DynamicsPanel, StepStatisticsPanel
 from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, RecenteringPanel
 from lnviz.panels.geometry import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
+from lnviz.panels.training import BatchSizePanel, RNNTrainingPanel, TrainingPanel
+from lnviz.panels.convnets import BorderPanel, ConvTrainingPanel, PooledEntriesPanel
 
 __all__ = ["PANEL_CLASS", "Panel", "BatchDependencePanel", "GainBiasPanel", "InvariancePanel", "PoolingPanel",
            "DynamicsPanel", "StepStatisticsPanel",
            "EpsConventionPanel", "NormPositionPanel", "RecenteringPanel",
-           "GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
+           "GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel",
+           "BatchSizePanel", "RNNTrainingPanel", "TrainingPanel", "BorderPanel", "ConvTrainingPanel", "PooledEntriesPanel"]

@@ -10,6 +10,7 @@ small finished runs, for tests.
 
 from __future__ import annotations
 
+import abc
 import math
 
 import ipywidgets as widgets
@@ -23,16 +24,43 @@ from lnviz.train import History
 
 __all__ = ["BatchSizePanel", "RNNTrainingPanel", "TrainingPanel"]
 
+_TARGET_LOG_MIN = math.log10(ex.ADDING_CONSTANT_MSE / 2) - 2.0
+
 _METRIC_OPTIONS = [("validation error", "val_error"), ("validation loss", "val_loss")]
 _X_OPTIONS = {"step": ("steps", "step"), "examples": ("examples", "examples"), "wall_time": ("seconds", "wall_time")}
+
+
+def _choice(description: str, values: tuple[int, ...], value: int, label=str) -> widgets.Dropdown:
+    """A dropdown of numbers that also offers `value` when it is not among `values` (a test's tiny size)."""
+    options = [(label(v), v) for v in sorted({*values, value}, reverse=values[0] > values[-1])]
+    return widgets.Dropdown(options=options, value=value, description=description, style=STYLE)
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # an array compared element by element: treat as changed
+        return False
+
+
+def _changes(update: Update, drawn: Update) -> Update:
+    """The part of `update` that differs from `drawn`, trace by trace and key by key."""
+    traces = [{k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
+              for new, old in zip(update.traces, drawn.traces)]
+    layout = {k: v for k, v in update.layout.items() if k not in drawn.layout or not _same(v, drawn.layout[k])}
+    return Update(traces=traces, layout=layout)
 
 
 def _toggles(description: str, options: list[tuple[str, str]], value: str) -> widgets.ToggleButtons:
     return widgets.ToggleButtons(options=options, value=value, description=description, style=STYLE)
 
 
-class TrainingPanel(Panel):
-    """What the training panels share: settings, a Run button, a progress area, live updates."""
+class TrainingPanel(Panel, metaclass=abc.ABCMeta):
+    """What the training panels share: settings, a Run button, a progress bar, live updates.
+
+    Abstract (`inspect.isabstract`): a subclass implements `_train`, which trains with the current
+    settings and redraws as it goes, and `example`.
+    """
 
     settings: dict[str, widgets.ValueWidget]
     run_button: widgets.Button
@@ -53,6 +81,7 @@ class TrainingPanel(Panel):
         note = widgets.VBox([widgets.HTML("<b>Training settings</b> (used when you press Run)"), train_row,
                              widgets.HBox([self.run_button, self.progress, self.status])])
         self._assemble(figure, controls, note)
+        self._drawn = self.compute()  # what the figure builder has drawn
 
     def run(self) -> None:
         """Train the models the settings ask for; the figure follows each run as it goes."""
@@ -60,20 +89,35 @@ class TrainingPanel(Panel):
         self.run_button.description = "Running..."
         self.progress.value = 0
         try:
-            self._train()
+            with ex.threads(1):
+                self._train()
         finally:
             self.run_button.disabled = False
             self.run_button.description = "Run"
 
+    @abc.abstractmethod
     def _train(self) -> None:
-        raise NotImplementedError
+        """Train with the current settings, redrawing the figure at every record."""
 
-    def _advance(self, done_before: int, history: History) -> None:
-        """Move the progress bar to `done_before` steps of earlier runs plus this run's steps so far."""
-        self.progress.value = done_before + (history.step[-1] if len(history) else 0)
+    @classmethod
+    @abc.abstractmethod
+    def example(cls) -> TrainingPanel:
+        """A panel holding small finished runs: what a test of the controls needs to see them act."""
+
+    def _on_change(self, change: dict) -> None:
+        self._redraw()
 
     def _redraw(self) -> None:
-        apply(self.figure, self.compute())
+        """Apply the properties that changed since the last redraw, and only those.
+
+        plotly checks every property it is given, which costs a good part of a second for all the
+        axes and curves of these figures; a control changes a few of them (a slider: some bars, a
+        line and the title), and a record during training only the growing curve.
+        """
+        update = self.compute()
+        drawn = getattr(self, "_drawn", None)
+        apply(self.figure, update if drawn is None else _changes(update, drawn))
+        self._drawn = update
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -84,18 +128,21 @@ class RNNTrainingPanel(TrainingPanel):
     """Recurrent models trained side by side on sequential MNIST or the adding problem.
 
     The figure: training loss with a target line (the `target` control), a second metric, and how
-    long each model took to reach the target, in steps or in seconds. After a run the target is
-    set to the first model's final training loss ("how long do the others take to get where the
-    first one ended?"). Every model of a run has the same seed, so the same data in the same order.
+    long each model took to reach the target, in steps or in seconds. After a run the target moves
+    to the first model's final training loss ("how long do the others take to get where the first
+    one ended?"), and on the adding problem to half the constant guess's MSE (below the plateau
+    where every model starts). Every model of a run has the same seed, so the same data in the
+    same order.
     """
 
     MODELS: tuple[str, ...] = ("LSTM", "LN-LSTM", "BN-LSTM", "RNN", "LN-RNN", "BN-RNN")
     #: Default settings: small enough for the notebook to train them on load in seconds.
-    DEFAULTS = dict(task="sequential_mnist", pixels_per_step=28, length=30, models=("LSTM", "LN-LSTM"),
-                    lr=1e-2, hidden_size=64, batch_size=32, steps=120, seed=0)
-    #: Validation cases scored at each record, and records per run: enough for smooth curves.
-    VAL_SIZE = 500
-    RECORDS = 15
+    DEFAULTS = dict(task="adding", pixels_per_step=28, length=30, models=("LSTM", "LN-LSTM"),
+                    lr=3e-3, hidden_size=64, batch_size=64, steps=100, seed=0)
+    #: Validation cases scored at each record, and records per run: enough for readable curves, few
+    #: enough that scoring does not slow training down.
+    VAL_SIZE = 200
+    RECORDS = 10
 
     def __init__(self, val_size: int = VAL_SIZE, **defaults: object) -> None:
         """defaults: initial values of the settings (keys of `DEFAULTS`); val_size: validation cases
@@ -107,26 +154,26 @@ class RNNTrainingPanel(TrainingPanel):
         self.val_size = val_size
         self.histories: dict[str, History | None] = {name: None for name in self.MODELS}
         controls = {
-            "target": slider(widgets.FloatLogSlider, "target loss", base=10, min=-2, max=0.5, step=0.01, value=0.5,
+            # From a solved adding problem's MSE to an untrained net's cross-entropy, in steps of x1.26 (a
+            # key press then moves the target visibly). The browser snaps the value to a step, so the
+            # grid passes through the adding problem's target.
+            "target": slider(widgets.FloatLogSlider, "target loss", base=10, min=_TARGET_LOG_MIN,
+                             max=_TARGET_LOG_MIN + 3.5, step=0.1, value=10 ** (_TARGET_LOG_MIN + 3.5),
                              readout_format=".3f", continuous_update=True),
-            "metric": _toggles("middle plot", _METRIC_OPTIONS + [("gradient norm", "grad_norm")], "val_error"),
+            "metric": _toggles("middle plot", _METRIC_OPTIONS + [("gradient norm", "grad_norm")], "val_loss"),
             "x": _toggles("x-axis", [_X_OPTIONS["step"], _X_OPTIONS["wall_time"]], "step"),
         }
         self.controls = controls
         settings = {
             "task": widgets.Dropdown(options=[("sequential MNIST", "sequential_mnist"), ("adding problem", "adding")],
                                      value=d["task"], description="task", style=STYLE),
-            "pixels_per_step": widgets.Dropdown(options=[(f"{k} ({784 // k} steps)", k) for k in (112, 56, 28, 14, 7, 4)],
-                                                value=d["pixels_per_step"], description="MNIST pixels per step",
-                                                style=STYLE),
-            "length": widgets.Dropdown(options=[10, 20, 30, 50, 100, 200], value=d["length"],
-                                       description="adding: sequence length", style=STYLE),
+            "pixels_per_step": _choice("MNIST pixels per step", (112, 56, 28, 14, 7, 4), d["pixels_per_step"],
+                                       lambda k: f"{k} ({784 // k} steps)"),
+            "length": _choice("adding: sequence length", (10, 20, 30, 50, 100, 200), d["length"]),
             "lr": slider(widgets.FloatLogSlider, "learning rate (Adam)", base=10, min=-4, max=-1, step=0.25,
                          value=d["lr"], readout_format=".0e", continuous_update=False),
-            "hidden_size": widgets.Dropdown(options=[16, 32, 64, 128, 256], value=d["hidden_size"],
-                                            description="hidden units", style=STYLE),
-            "batch_size": widgets.Dropdown(options=[8, 16, 32, 64, 128], value=d["batch_size"],
-                                           description="batch size", style=STYLE),
+            "hidden_size": _choice("hidden units", (16, 32, 64, 128, 256), d["hidden_size"]),
+            "batch_size": _choice("batch size", (8, 16, 32, 64, 128), d["batch_size"]),
             "steps": slider(widgets.IntSlider, "training steps", min=20, max=2000, step=10, value=d["steps"],
                             continuous_update=False),
             "seed": widgets.BoundedIntText(value=d["seed"], min=0, max=10_000, description="seed", style=STYLE),
@@ -134,9 +181,9 @@ class RNNTrainingPanel(TrainingPanel):
                                              description="models", style=STYLE),
         }
         settings["task"].observe(lambda _: self._enable_lengths(), names="value")
-        self._assemble_training(target_loss_figure(self.histories, controls["target"].value,
-                                                          controls["metric"].value, controls["x"].value),
-                                controls, settings)
+        figure = target_loss_figure(self.histories, controls["target"].value, controls["metric"].value,
+                                    controls["x"].value)
+        self._assemble_training(figure, controls, settings)
         self._enable_lengths()
 
     def _enable_lengths(self) -> None:
@@ -175,33 +222,23 @@ class RNNTrainingPanel(TrainingPanel):
             self._show(name, history, i * s["steps"])
             if history.interrupted:
                 break
-        self._fit_target(chosen[0])
+        first = ex.final_loss(self.histories[chosen[0]])
+        target = ex.ADDING_CONSTANT_MSE / 2 if task.loss == "mse" else first
+        if math.isfinite(target):
+            self.controls["target"].value = target  # the slider clips it to its range
         self.status.value = f"{task.title}; data: {task.source}"
 
     def _show(self, name: str, history: History, done_before: int) -> None:
+        """Draw `history` as model `name`; the progress bar counts the steps of earlier runs and this one's."""
         self.histories[name] = history
-        self._advance(done_before, history)
+        self.progress.value = done_before + (history.step[-1] if len(history) else 0)
         self._redraw()
-
-    def _fit_target(self, reference: str) -> None:
-        """Fit the target slider to the losses of the runs and put it at `reference`'s final loss."""
-        losses = [v for h in self.histories.values() if h is not None for v in h.train_loss if v > 0 and math.isfinite(v)]
-        if not losses:
-            return
-        target = self.controls["target"]
-        low, high = math.floor(math.log10(min(losses)) * 10) / 10 - 0.1, math.ceil(math.log10(max(losses)) * 10) / 10
-        final = ex.final_loss(self.histories[reference]) if self.histories[reference] else math.inf
-        # Widen before narrowing, so that min never passes max on the way.
-        target.min, target.max = min(target.min, low), max(target.max, high)
-        target.min, target.max = low, high
-        if math.isfinite(final):
-            target.value = final
 
     @classmethod
     def example(cls) -> RNNTrainingPanel:
         """A panel with two tiny finished runs (a second or two of training): for tests."""
-        panel = cls(val_size=64, models=("LSTM", "LN-LSTM"), hidden_size=16, batch_size=16, steps=20,
-                    pixels_per_step=112)
+        panel = cls(val_size=64, task="sequential_mnist", pixels_per_step=112, models=("LSTM", "LN-LSTM"),
+                    hidden_size=16, batch_size=16, steps=20)
         panel.run()
         return panel
 
@@ -230,7 +267,7 @@ class BatchSizePanel(TrainingPanel):
     WIDTHS: tuple[int, ...] = (64, 128, 256, 1000)
     #: Examples seen per run: multiples of RECORDS x 256, so that every offered batch size records at the same points.
     EXAMPLES: tuple[int, ...] = (2_560, 5_120, 10_240, 20_480, 40_960)
-    DEFAULTS = dict(large_batch=128, small_batch=4, examples=5_120, width=128, lr_large=3e-3, lr_small=3e-4, seed=0)
+    DEFAULTS = dict(large_batch=128, small_batch=4, examples=2_560, width=128, lr_large=3e-3, lr_small=3e-4, seed=0)
     RECORDS = 10
 
     def __init__(self, **defaults: object) -> None:
@@ -250,25 +287,19 @@ class BatchSizePanel(TrainingPanel):
         }
         self.controls = controls
         settings = {
-            "large_batch": widgets.Dropdown(options=[256, 128, 64], value=d["large_batch"],
-                                            description="large batch", style=STYLE),
-            "small_batch": widgets.Dropdown(options=[64, 32, 16, 8, 4, 2, 1], value=d["small_batch"],
-                                            description="small batch", style=STYLE),
+            "large_batch": _choice("large batch", (256, 128, 64), d["large_batch"]),
+            "small_batch": _choice("small batch", (64, 32, 16, 8, 4, 2, 1), d["small_batch"]),
             "lr_large": slider(widgets.FloatLogSlider, "learning rate, large", base=10, min=-4, max=-1, step=0.25,
                                value=d["lr_large"], readout_format=".0e", continuous_update=False),
             "lr_small": slider(widgets.FloatLogSlider, "learning rate, small", base=10, min=-4, max=-1, step=0.25,
                                value=d["lr_small"], readout_format=".0e", continuous_update=False),
-            "examples": widgets.Dropdown(options=[(f"{e:,}", e) for e in sorted({*self.EXAMPLES, d["examples"]})],
-                                         value=d["examples"],
-                                         description="examples seen", style=STYLE),
-            "width": widgets.Dropdown(options=[(f"784-{w}-{w}-10", w) for w in self.WIDTHS], value=d["width"],
-                                      description="network", style=STYLE),
+            "examples": _choice("examples seen", self.EXAMPLES, d["examples"], lambda e: f"{e:,}"),
+            "width": _choice("network", self.WIDTHS, d["width"], lambda w: f"784-{w}-{w}-10"),
             "seed": widgets.BoundedIntText(value=d["seed"], min=0, max=10_000, description="seed", style=STYLE),
         }
-        self._assemble_training(batch_size_figure(self.histories, self.batch_sizes,
-                                                          controls["fraction"].value, controls["metric"].value,
-                                                          controls["x"].value),
-                                controls, settings)
+        figure = batch_size_figure(self.histories, self.batch_sizes, controls["fraction"].value,
+                                   controls["metric"].value, controls["x"].value)
+        self._assemble_training(figure, controls, settings)
 
     def _empty(self) -> dict[tuple[str, int], History | None]:
         return {(norm, batch): None for batch in self.batch_sizes for norm in self.NORMS}
@@ -305,6 +336,7 @@ class BatchSizePanel(TrainingPanel):
         self.status.value = f"{len(task.y_train):,} training digits from {task.source}"
 
     def _show(self, key: tuple[str, int], history: History, done_before: int) -> None:
+        """Draw `history` as run `key`; the progress bar counts examples, of earlier runs and this one."""
         self.histories[key] = history
         self.progress.value = done_before + (history.examples[-1] if len(history) else 0)
         self._redraw()
@@ -312,6 +344,6 @@ class BatchSizePanel(TrainingPanel):
     @classmethod
     def example(cls) -> BatchSizePanel:
         """A panel with tiny finished runs (a second or two of training): for tests."""
-        panel = cls(large_batch=64, small_batch=16, examples=1_280, width=64)
+        panel = cls(large_batch=64, small_batch=16, examples=640, width=64)
         panel.run()
         return panel

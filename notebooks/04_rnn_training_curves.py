@@ -1,0 +1,131 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Training recurrent networks with layer normalization
+#
+# *Ba, Kiros and Hinton (2016), "Layer Normalization", section 3.1 and the supplement; the recurrent
+# experiments of section 6 (Figures 1-5).*
+#
+# Notebook 3 showed what layer normalization does to the hidden state of a recurrent net at one moment.
+# This notebook asks the question the paper's experiments answer: **does it make a recurrent net train
+# faster?** In an RNN the summed inputs of step $t$ are $a^t = W_{hh} h^{t-1} + W_{xh} x^t$, and layer
+# normalization rescales them with statistics computed over the $H$ hidden units of that one step (eq. 4):
+#
+# $$h^t = f\left[\frac{g}{\sigma^t} \odot \left(a^t - \mu^t\right) + b\right], \qquad
+#   \mu^t = \frac{1}{H}\sum_{i=1}^{H} a_i^t, \qquad
+#   \sigma^t = \sqrt{\frac{1}{H}\sum_{i=1}^{H}\left(a_i^t - \mu^t\right)^2}.$$
+#
+# The LN-LSTM of the supplement (eqs. 17-22) normalizes $W_h h^{t-1}$ and $W_x x^t$ separately, each over
+# all four gates, and the cell state on its way out: $h^t = \sigma(o^t) \odot \tanh(\mathrm{LN}(c^t))$.
+# Nothing depends on the mini-batch and the statistics are fresh at every step, whatever the length of
+# the sequence. Recurrent batch normalization (Cooijmans et al., 2016), the BN-LSTM here, has to keep
+# separate batch statistics for every time step instead.
+#
+# **The tasks.**
+# - *The adding problem* (Hochreiter and Schmidhuber, 1997): a sequence of random numbers, two of them
+#   marked; the target is their sum. Answering 1 every time gives a mean squared error of $1/6$: a model
+#   must find the two marked numbers and carry them across the sequence to do better.
+# - *Sequential MNIST*: a digit is read a few pixels per step (28 pixels: one row per step, 28 steps;
+#   fewer pixels per step make longer sequences) and classified from the last hidden state.
+#
+# **How we read the result.** "Faster" means fewer training steps to reach the same training loss. The
+# panel draws a target loss and measures, for every model, how many steps it needed to get there. Every
+# model of a run sees the same mini-batches in the same order (one seed), so the only difference is the
+# architecture.
+
+# %%
+import os
+
+from lnviz import experiments
+from lnviz.panels.training import RNNTrainingPanel
+
+# Continuous integration may set LNVIZ_QUICK=1 to train for fewer steps; the lesson's numbers need the full run.
+QUICK = bool(os.environ.get("LNVIZ_QUICK"))
+
+# %% [markdown]
+# ## 4.1 LSTM against LN-LSTM on the adding problem
+#
+# Both models start on the plateau of the constant guess, $\mathrm{MSE} \approx 1/6$: to leave it they
+# must discover which two numbers count. The target line is drawn at half that error.
+#
+# **Predict.** Both models see the same 6,400 sequences of 30 steps in the same order, with the same
+# learning rate. Which one gets below the target line first? Does the other get there at all in 100 steps?
+#
+# The cell below builds the panel and trains the default setting (a few seconds per model); the curves
+# grow as the models train. The upper row of controls only changes what is drawn; the lower row says
+# what the **Run** button trains next.
+
+# %%
+panel = RNNTrainingPanel(steps=40 if QUICK else RNNTrainingPanel.DEFAULTS["steps"])
+panel
+
+# %%
+panel.run()
+target = experiments.ADDING_CONSTANT_MSE / 2
+for name in ("LSTM", "LN-LSTM"):
+    history = panel.histories[name]
+    steps = experiments.reach(history, target)
+    print(f"{name}: training MSE below {target:.3f} after {'no' if steps is None else steps} of {history.step[-1]} "
+          f"steps; final validation MSE {history.val_loss[-1]:.3f}")
+
+# %% [markdown]
+# **What to notice.**
+# - The plain LSTM sits on the plateau, its training MSE near $1/6$, for the whole run: it has not yet found
+#   the marked numbers. The LN-LSTM usually leaves the plateau within the run. (`python -m lnviz.reproduce`
+#   measures this over three seeds, each model at its best learning rate.)
+# - Switch the x-axis to **seconds**. A layer-normalized step does more work (two normalizations of the
+#   gates and one of the cell state per time step), so the race in seconds is closer than the race in
+#   steps. The paper counts updates; your laptop counts seconds.
+# - The middle plot shows the validation loss, the validation error (a prediction within 0.04 of the sum
+#   counts as correct) or the gradient norm before clipping (these runs clip at 1).
+# - One seed is one draw: change the seed in the lower row and press **Run**.
+#
+# ## 4.2 Sequential MNIST, and batch-normalized LSTMs
+#
+# Choose **sequential MNIST** in the lower row (28 pixels per step: one image row per step), add
+# **BN-LSTM** to the models (hold Ctrl or Shift to select several) and press **Run**. After a run on MNIST
+# the target moves to the first model's final training loss: the bars then say how many steps the
+# others needed to get where the LSTM ended.
+#
+# **Predict.** Which normalization helps more on row-by-row MNIST? What changes when the digit is read
+# 14 or 7 pixels per step (56 or 112 steps), so that information must be carried over more steps?
+#
+# **What to notice.**
+# - At 28 steps the gap between LSTM and LN-LSTM is small and a different seed can reverse it; longer
+#   sequences make it larger. This is what the reproduce table measures at two lengths.
+# - A BN-LSTM step costs the most in seconds: it keeps statistics for every time step, and its eval mode
+#   uses running averages per time step, which a sequence longer than any seen in training would not have.
+# - Raise the learning rate to $10^{-2}$ or more: which model still trains? Normalized summed inputs make
+#   the gates' inputs independent of the scale of the weights (notebook 2), so a large step in the
+#   weights does not blow up the summed inputs.
+#
+# ## Summary
+# - Layer normalization computes fresh statistics for every case at every time step (eq. 4); nothing is
+#   shared across the mini-batch or across time, so it applies unchanged to sequences of any length.
+# - Measured as steps to reach a target training loss, the LN-LSTM usually gets there sooner than the
+#   LSTM; on the adding problem it leaves the constant guess's plateau while the LSTM is still on it. The
+#   paper's Figures 1-5 show faster training on much larger tasks.
+# - In seconds the gain is smaller, because each normalized step costs more; recurrent batch norm costs
+#   the most and needs a mini-batch and per-step statistics.
+#
+# ## Exercises
+# 1. Train the plain RNN pair (RNN and LN-RNN) on the adding problem. Does either leave the plateau? Why
+#    might a tanh RNN need the normalization more than an LSTM, whose cell state can carry a number
+#    unchanged?
+# 2. Find the largest learning rate at which the LSTM still leaves the plateau in 300 steps. Does the
+#    LN-LSTM go further?
+# 3. Double the adding problem's length to 60 steps. How many steps does each model need now to get below
+#    the target? (Tip: 32 hidden units make the runs faster.)

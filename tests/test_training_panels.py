@@ -1,0 +1,228 @@
+"""Notebooks 4 and 5: the training figures show the right numbers, and the panels' Run path trains
+the models and updates the figure in place."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from lnviz import experiments as ex
+from lnviz import style
+from lnviz.figures.training import (batch_size_figure, batch_size_update, model_style, read_at,
+                                    target_loss_figure, target_loss_update)
+from lnviz.panels.training import BatchSizePanel, RNNTrainingPanel
+from lnviz.train import History
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def history(losses: list[float], batch_size: int = 4, accuracy: list[float] | None = None,
+            interrupted: bool = False) -> History:
+    steps = [10 * (i + 1) for i in range(len(losses))]
+    return History(batch_size=batch_size, loss="cross_entropy", step=steps, examples=[s * batch_size for s in steps],
+                   train_loss=list(losses), val_loss=[2 * v for v in losses],
+                   val_accuracy=accuracy or [0.5] * len(losses), wall_time=[0.1 * s for s in steps],
+                   grad_norm=[1.0] * len(losses), interrupted=interrupted)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 4's figure
+# ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def race() -> dict[str, History | None]:
+    return {"LSTM": history([2.0, 1.5, 1.0]), "LN-LSTM": history([1.5, 0.9, 0.6]), "BN-LSTM": None}
+
+
+def test_target_figure_marks_where_each_model_reaches_the_target(race):
+    fig = target_loss_figure(race, target=1.0, metric="val_loss", x="step")
+    assert len(fig.data) == 3 * 3 + 2
+    lstm_loss, lstm_hit, lstm_metric, ln_loss, ln_hit, _, bn_loss, *_ = fig.data
+    assert list(lstm_loss.y) == [2.0, 1.5, 1.0] and list(lstm_metric.y) == [4.0, 3.0, 2.0]
+    assert list(lstm_hit.x) == [30] and list(ln_hit.x) == [20] and list(ln_hit.y) == [1.0]
+    assert bn_loss.visible is False  # an empty slot draws nothing, not even a legend entry
+    target_line, bars = fig.data[-2], fig.data[-1]
+    assert list(target_line.y) == [1.0, 1.0] and list(target_line.x) == [0, 30]
+    assert list(bars.y) == ["LSTM", "LN-LSTM"] and list(bars.x) == [30, 20]
+    assert "LSTM 30 steps, LN-LSTM 20 steps" in fig.layout.title.text
+
+
+def test_a_model_that_never_reaches_the_target_gets_a_faint_full_length_bar(race):
+    bars = target_loss_figure(race, target=0.9, x="wall_time").data[-1]
+    assert list(bars.x) == [3.0, 2.0]  # the LSTM's whole run, the LN-LSTM's reach, in seconds
+    assert list(bars.marker.opacity) == [0.25, 1.0]
+    assert bars.text[0] == "not reached" and bars.text[1] == "2.0 s"
+    assert "LSTM not reached in 3.0 s, LN-LSTM 2.0 s" in target_loss_figure(race, 0.9, x="wall_time").layout.title.text
+
+
+def test_target_update_switches_metric_and_axis_titles(race):
+    update = target_loss_update(race, 1.0, metric="val_error", x="wall_time")
+    assert update.traces[2]["y"] == [0.5, 0.5, 0.5]  # 1 - accuracy
+    assert update.traces[0]["x"] == pytest.approx([1.0, 2.0, 3.0])
+    assert update.layout["xaxis"]["title"] == "seconds of training"
+    assert update.layout["yaxis2"] == {"title": "validation error", "tickformat": ".0%"}
+    fig = target_loss_figure(race, 1.0, metric="val_error", x="wall_time")
+    assert [list(t.y) if t.y is not None else [] for t in fig.data] == [list(t.get("y", [])) for t in update.traces]
+
+
+def test_interrupted_runs_say_so(race):
+    race["LSTM"] = history([2.0, 1.5], interrupted=True)
+    assert "interrupted" in target_loss_figure(race, 1.0).data[0].name
+
+
+def test_model_style_takes_the_colour_of_the_normalization():
+    assert model_style("LN-LSTM") == dict(color=style.METHOD_COLORS["layer"], dash="solid")
+    assert model_style("LSTM")["color"] == style.METHOD_COLORS["none"]
+    assert model_style("BN-RNN") == dict(color=style.METHOD_COLORS["batch"], dash="dash")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 5's figure
+# ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def figure6() -> dict[tuple[str, int], History | None]:
+    return {("none", 16): history([1.0, 0.8], 16, [0.8, 0.85]), ("batch", 16): history([0.9, 0.7], 16, [0.85, 0.9]),
+            ("layer", 16): history([0.9, 0.6], 16, [0.86, 0.92]),
+            ("none", 1): history([1.2, 1.0], 1, [0.7, 0.75]), ("batch", 1): None,
+            ("layer", 1): history([1.1, 0.7], 1, [0.8, 0.9])}
+
+
+def test_batch_size_figure_reads_every_model_at_the_same_point(figure6):
+    fig = batch_size_figure(figure6, (16, 1), fraction=1.0, metric="val_error")
+    assert len(fig.data) == 2 * (3 + 1) + 2  # per batch size: three curves and the read-out line; two bar traces
+    assert list(fig.data[0].y) == pytest.approx([0.2, 0.15]) and list(fig.data[0].x) == [160, 320]
+    assert list(fig.data[5].y or ()) == []  # batch norm on one case: nothing trained
+    bars16, bars1 = fig.data[-2], fig.data[-1]
+    assert list(bars16.y) == pytest.approx([0.15, 0.1, 0.08])
+    assert list(bars1.y) == pytest.approx([0.25, 0.0, 0.1]) and bars1.text[1] == "n/a"
+    assert [b.name for b in (bars16, bars1)] == ["batch 16", "batch 1"]
+    lines = fig.data[3], fig.data[7]
+    assert [list(line.x) for line in lines] == [[320, 320], [20, 20]]
+    assert list(lines[0].y) == pytest.approx([0.0, 0.2])  # from 0 to the highest curve of its subplot
+
+
+def test_batch_size_update_reads_earlier_and_in_other_units(figure6):
+    update = batch_size_update(figure6, (16, 1), fraction=0.3, metric="val_loss", x="step")
+    assert update.traces[-2]["y"] == pytest.approx([2.0, 1.8, 1.8])  # the first record of each
+    assert update.traces[0]["x"] == [10, 20]
+    assert [update.traces[i]["x"] for i in (3, 7)] == [[10, 10], [10, 10]]
+    assert update.layout["yaxis"]["tickformat"] == ""
+
+
+def test_read_at_takes_the_nearest_record():
+    h = history([4.0, 3.0, 2.0, 1.0])
+    assert read_at(h, 0.5, "train_loss", x="step") == (20.0, 3.0)
+    assert read_at(h, 0.7, "train_loss", x="examples") == (120.0, 2.0)  # 112 examples: nearest is 120
+    assert read_at(h, 1.0, "val_error", x="step") == (40.0, 0.5)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The panels: Run trains, the figure follows in place, settings alone draw nothing
+# ----------------------------------------------------------------------------------------------------
+
+def snapshot(panel) -> list:
+    return [t.to_plotly_json() for t in panel.figure.data]
+
+
+def test_rnn_panel_run_updates_its_figure_in_place():
+    panel = RNNTrainingPanel(val_size=32, task="sequential_mnist", pixels_per_step=112, models=("LSTM", "LN-LSTM"),
+                             hidden_size=16, batch_size=8, steps=20)
+    figure = panel.figure
+    assert all(h is None for h in panel.histories.values()) and not panel.figure.data[0].visible
+    seen = []
+    original = panel._redraw
+    panel._redraw = lambda: (original(), seen.append(len(panel.figure.data[0].y or ())))
+    panel.run()
+    assert panel.figure is figure
+    lstm, ln = panel.histories["LSTM"], panel.histories["LN-LSTM"]
+    assert len(lstm) == 10 and len(ln) == 10  # a record every 20 // RECORDS = 2 steps
+    assert list(figure.data[0].y) == lstm.train_loss and list(figure.data[3].y) == ln.train_loss
+    assert seen[1:11] == list(range(1, 11)), "the LSTM's curve grows record by record while it trains"
+    # after an MNIST run the target is the first model's final loss (to the slider's step)
+    target = panel.controls["target"]
+    assert math.log10(target.value) == pytest.approx(math.log10(lstm.train_loss[-1]), abs=0.006)
+    assert panel.progress.value == panel.progress.max == 40
+    assert not panel.run_button.disabled and panel.run_button.description == "Run"
+    assert torch.get_num_threads() == 1  # restored to what the fixture set
+
+
+def test_settings_draw_nothing_until_run():
+    panel = RNNTrainingPanel.example()
+    before = snapshot(panel)
+    panel.settings["lr"].value = 0.05
+    panel.settings["steps"].value = 500
+    panel.settings["task"].value = "adding"
+    assert snapshot(panel) == before
+    assert panel.settings["length"].disabled is False and panel.settings["pixels_per_step"].disabled is True
+
+
+def test_the_notebook_4_default_shows_ln_lstm_leaving_the_plateau_first():
+    """Notebook 4, section 4.1: at the default setting (seed 0) the LN-LSTM gets below half the constant
+    guess's MSE within the run, and the LSTM does not."""
+    panel = RNNTrainingPanel(val_size=100)
+    panel.run()
+    target = ex.ADDING_CONSTANT_MSE / 2
+    assert panel.controls["target"].value == pytest.approx(target, rel=0.02)
+    assert ex.reach(panel.histories["LN-LSTM"], target) is not None
+    assert ex.reach(panel.histories["LSTM"], target) is None
+
+
+def test_batch_size_panel_runs_every_norm_at_both_sizes_on_the_same_examples():
+    panel = BatchSizePanel(large_batch=32, small_batch=1, examples=320, width=16)
+    figure = panel.figure
+    panel.run()
+    assert panel.figure is figure
+    assert panel.histories[("batch", 1)] is None  # batch norm cannot train on one case
+    trained = {k: h for k, h in panel.histories.items() if h is not None}
+    assert len(trained) == 5
+    assert all(h.examples == [32 * i for i in range(1, 11)] for h in trained.values())
+    assert [h.step[-1] for h in trained.values()] == [10, 10, 10, 320, 320]
+    assert figure.layout.annotations[1].text == "batch size 1"
+    assert figure.data[-1].text[1] == "n/a"
+    assert panel.progress.value == panel.progress.max == 5 * 320
+
+
+def test_panels_refuse_unknown_settings():
+    with pytest.raises(ValueError, match="expected settings among"):
+        RNNTrainingPanel(epochs=3)
+    with pytest.raises(ValueError, match="expected settings among"):
+        BatchSizePanel(batch=3)
+
+
+def test_example_panels_have_finite_curves_that_the_controls_move():
+    for panel in (RNNTrainingPanel.example(), BatchSizePanel.example()):
+        data = snapshot(panel)
+        numbers = [v for t in data for key in ("x", "y") for v in (t.get(key) or ()) if isinstance(v, float)]
+        assert numbers and all(math.isfinite(v) for v in numbers)
+        name = "target" if "target" in panel.controls else "fraction"
+        control = panel.controls[name]
+        control.value = control.min if name == "fraction" else 10 ** control.min
+        assert snapshot(panel) != data
+        assert isinstance(panel.figure, go.FigureWidget)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_notebook_5_claim_batch_norm_suffers_from_a_batch_of_four_and_layer_norm_does_not(seed):
+    """Notebook 5, section 5.1, on a tiny setting (784-32-32-10, 1,280 examples): at batch size 4 batch
+    norm's test error is well above layer norm's and well above its own at batch size 64; layer
+    norm's changes far less."""
+    task = ex.common_order(ex.make_task("mnist", n_train=2000, n_test=500), (64, 4))
+    error = {}
+    for norm in ("batch", "layer"):
+        for batch, lr in ((64, 3e-3), (4, 3e-4)):
+            steps, every = ex.schedule(1_280, batch, 4)
+            h = ex.run(ex.mlp_model(task, norm, (32, 32)), task, steps=steps, batch_size=batch, lr=lr, seed=seed,
+                       eval_every=every, val_size=None, progress=False)
+            error[norm, batch] = 1 - h.val_accuracy[-1]
+    assert error["batch", 4] > error["layer", 4] + 0.05
+    assert error["batch", 4] - error["batch", 64] > abs(error["layer", 4] - error["layer", 64]) + 0.05
