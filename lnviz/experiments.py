@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import torch
@@ -88,8 +88,8 @@ class Task:
     x_train: (N, ...) inputs, y_train: (N,) targets (int64 classes, or float32 for regression);
     x_test, y_test likewise. loss: "cross_entropy" or "mse"; n_outputs: classes, or 1 for
     regression. source says where the data came from (full MNIST, the shipped digits, generated).
-    recipe: (the name in `TASKS`, its keyword arguments as sorted pairs); `make_task(*recipe)`
-    makes the same task again, and pickling sends only the recipe.
+    recipe: (the name in `TASKS`, its keyword arguments as sorted pairs), from which `make_task`
+    makes the same task again; pickling sends only the recipe.
     """
 
     title: str
@@ -435,23 +435,28 @@ def _call(job: Job) -> History:
     return job()
 
 
-def _pool(workers: int, threads: int) -> contextlib.AbstractContextManager[ProcessPoolExecutor | None]:
-    """Worker processes for `_map`, or None (run in this process) for one worker."""
+class _InProcess:
+    """An executor that runs each job at once, in this process: `workers=1`."""
+
+    def submit(self, fn: Callable[[Job], History], job: Job) -> Future:
+        future: Future = Future()
+        future.set_result(fn(job))
+        return future
+
+
+def _pool(workers: int, threads: int) -> contextlib.AbstractContextManager[ProcessPoolExecutor | _InProcess]:
+    """Worker processes (spawned, each with `threads` torch threads), or this process for one worker."""
     _check_positive("workers", workers)
     _check_positive("threads", threads)
     if workers == 1:
-        return contextlib.nullcontext()
+        return contextlib.nullcontext(_InProcess())
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(threads,))
 
 
-def _map(pool: ProcessPoolExecutor | None, jobs: Sequence[Job]) -> list[History]:
-    if pool is None:
-        return [job() for job in jobs]
-    # Longest first, so that no long job starts last while the other workers sit idle.
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
-    futures = {i: pool.submit(_call, jobs[i]) for i in order}
-    return [futures[i].result() for i in range(len(jobs))]
+def _longest_first(jobs: Sequence[Job]) -> list[int]:
+    """Job indices, longest first, so that no long job starts last while the other workers sit idle."""
+    return sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
 
 
 def run_jobs(jobs: Sequence[Job], workers: int = 1, threads: int = 1) -> list[History]:
@@ -460,7 +465,8 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, threads: int = 1) -> list[Hi
     overhead, which more threads do not reduce but more processes do. The numbers do not depend on
     `workers`: each run is seeded on its own."""
     with _pool(workers, threads) as pool:
-        return _map(pool, jobs)
+        futures = {i: pool.submit(_call, jobs[i]) for i in _longest_first(jobs)}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 @dataclass(frozen=True)
@@ -496,8 +502,10 @@ class Tuned:
 
 def tune(trials: Sequence[Trial], seeds: Sequence[int], workers: int = 1) -> dict[str, Tuned]:
     """Sweep each trial's learning rates at seeds[0], then train it at its best rate with the other
-    seeds. Trials run with the same seed see the same data in the same order. All the runs of a
-    phase are handed out together, so `workers` processes share them. Returns name -> Tuned.
+    seeds. Trials run with the same seed see the same data in the same order. Returns name -> Tuned.
+
+    With `workers` processes, a trial's other seeds start as soon as its own sweep is done, not when
+    every sweep is: no worker waits for the slowest sweep. The numbers do not depend on `workers`.
     """
     if not seeds:
         raise ValueError("tune expected at least one seed, got none")
@@ -506,16 +514,24 @@ def tune(trials: Sequence[Trial], seeds: Sequence[int], workers: int = 1) -> dic
         raise ValueError(f"tune expected trials with distinct names, got {names}")
     first, rest = seeds[0], list(seeds[1:])
     grid = [(t, lr) for t in trials for lr in sorted(set(t.lrs))]
-    again = [(t, seed) for t in trials for seed in rest]
-    # One pool for both phases: each worker pays its start-up (importing torch) once.
+    jobs = [Job(t.make_model, t.task, {**t.train_kwargs, "lr": lr, "seed": first}) for t, lr in grid]
+    swept: dict[str, dict[float, History]] = {t.name: {} for t in trials}
+    later: dict[str, list[Future]] = {}
     with _pool(workers, 1) as pool:
-        sweeps = _map(pool, [Job(t.make_model, t.task, {**t.train_kwargs, "lr": lr, "seed": first})
-                             for t, lr in grid])
-        swept = {t.name: Sweep({lr: h for (u, lr), h in zip(grid, sweeps) if u is t}) for t in trials}
-        more = _map(pool, [Job(t.make_model, t.task, {**t.train_kwargs, "lr": swept[t.name].best_lr, "seed": seed})
-                           for t, seed in again])
-    return {t.name: Tuned(swept[t.name], [swept[t.name].best] + [h for (u, _), h in zip(again, more) if u is t])
-            for t in trials}
+        sweeping = {pool.submit(_call, jobs[i]): grid[i] for i in _longest_first(jobs)}
+        for future in as_completed(sweeping):
+            trial, lr = sweeping[future]
+            swept[trial.name][lr] = future.result()
+            if len(swept[trial.name]) == len(set(trial.lrs)):
+                best = Sweep(swept[trial.name]).best_lr
+                later[trial.name] = [pool.submit(_call, Job(trial.make_model, trial.task,
+                                                            {**trial.train_kwargs, "lr": best, "seed": seed}))
+                                     for seed in rest]
+        tuned = {}
+        for t in trials:
+            sweep = Sweep(swept[t.name])
+            tuned[t.name] = Tuned(sweep, [sweep.best] + [f.result() for f in later[t.name]])
+    return tuned
 
 
 def default_workers() -> int:
