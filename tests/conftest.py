@@ -1,5 +1,16 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 # the tests share small helper modules that live beside them
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a test module of tiny models (`lnviz.dynamics.single_thread`)."""
+    from lnviz.dynamics import single_thread
+
+    with single_thread():
+        yield

@@ -14,13 +14,8 @@ from lnviz.models import SequenceClassifier, SequenceRegressor
 from lnviz.train import History
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These models are tiny: one thread is faster, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# tiny models: one thread is faster, and much faster on a busy machine (fixture in conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def history(losses: list[float], every: int = 10, batch_size: int = 4) -> History:
