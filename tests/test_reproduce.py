@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from lnviz import experiments as ex
 from lnviz import reproduce
@@ -13,12 +12,8 @@ from lnviz.reproduce import DOES_NOT, QUICK, REPRODUCES, Row
 from lnviz.train import History
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# tiny models: one thread is faster, and much faster on a busy machine (fixture in conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_quick_run_prints_a_markdown_table_with_every_row(capsys):

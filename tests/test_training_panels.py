@@ -17,12 +17,8 @@ from lnviz.panels.training import BatchSizePanel, RNNTrainingPanel
 from lnviz.train import History
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# tiny models: one thread is faster, and much faster on a busy machine (fixture in conftest.py)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def history(losses: list[float], batch_size: int = 4, accuracy: list[float] | None = None,
