@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 4. Training recurrent networks with layer normalization
 #
 # *Ba, Kiros and Hinton (2016), "Layer Normalization", section 3.1 and the supplement; the recurrent
@@ -46,7 +46,7 @@
 # model of a run sees the same mini-batches in the same order (one seed), so the only difference is the
 # architecture.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import os
 
 from lnviz import experiments
@@ -55,7 +55,7 @@ from lnviz.panels.training import RNNTrainingPanel
 # Continuous integration may set LNVIZ_QUICK=1 to train for fewer steps; the lesson's numbers need the full run.
 QUICK = bool(os.environ.get("LNVIZ_QUICK"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4.1 LSTM against LN-LSTM on the adding problem
 #
 # Both models start on the plateau of the constant guess, $\mathrm{MSE} \approx 1/6$: to leave it they
@@ -68,11 +68,11 @@ QUICK = bool(os.environ.get("LNVIZ_QUICK"))
 # grow as the models train. The upper row of controls only changes what is drawn; the lower row says
 # what the **Run** button trains next.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 panel = RNNTrainingPanel(steps=40 if QUICK else RNNTrainingPanel.DEFAULTS["steps"])
 panel
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 panel.run()
 target = experiments.ADDING_CONSTANT_MSE / 2
 for name in ("LSTM", "LN-LSTM"):
@@ -81,7 +81,7 @@ for name in ("LSTM", "LN-LSTM"):
     print(f"{name}: training MSE below {target:.3f} after {'no' if steps is None else steps} of {history.step[-1]} "
           f"steps; final validation MSE {history.val_loss[-1]:.3f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - The plain LSTM sits on the plateau, its training MSE near $1/6$, for the whole run: it has not yet found
 #   the marked numbers. The LN-LSTM usually leaves the plateau within the run. (`python -m lnviz.reproduce`
@@ -92,7 +92,8 @@ for name in ("LSTM", "LN-LSTM"):
 # - The middle plot shows the validation loss, the validation error (a prediction within 0.04 of the sum
 #   counts as correct) or the gradient norm before clipping (these runs clip at 1).
 # - One seed is one draw: change the seed in the lower row and press **Run**.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4.2 Sequential MNIST, and batch-normalized LSTMs
 #
 # Choose **sequential MNIST** in the lower row (28 pixels per step: one image row per step), add
@@ -102,7 +103,8 @@ for name in ("LSTM", "LN-LSTM"):
 #
 # **Predict.** Which normalization helps more on row-by-row MNIST? What changes when the digit is read
 # 14 or 7 pixels per step (56 or 112 steps), so that information must be carried over more steps?
-#
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - At 28 steps the gap between LSTM and LN-LSTM is small and a different seed can reverse it; longer
 #   sequences make it larger. This is what the reproduce table measures at two lengths.
@@ -111,7 +113,8 @@ for name in ("LSTM", "LN-LSTM"):
 # - Raise the learning rate to $10^{-2}$ or more: which model still trains? Normalized summed inputs make
 #   the gates' inputs independent of the scale of the weights (notebook 2), so a large step in the
 #   weights does not blow up the summed inputs.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Layer normalization computes fresh statistics for every case at every time step (eq. 4); nothing is
 #   shared across the mini-batch or across time, so it applies unchanged to sequences of any length.
@@ -120,7 +123,8 @@ for name in ("LSTM", "LN-LSTM"):
 #   paper's Figures 1-5 show faster training on much larger tasks.
 # - In seconds the gain is smaller, because each normalized step costs more; recurrent batch norm costs
 #   the most and needs a mini-batch and per-step statistics.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. Train the plain RNN pair (RNN and LN-RNN) on the adding problem. Does either leave the plateau? Why
 #    might a tanh RNN need the normalization more than an LSTM, whose cell state can carry a number

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 5. Small mini-batches: batch normalization against layer normalization
 #
 # *Ba, Kiros and Hinton (2016), "Layer Normalization", section 6 and Figure 6.*
@@ -38,7 +38,7 @@
 # averages the gradients of $B$ cases, so a step at batch 4 is noisier and must be smaller.
 # `python -m lnviz.reproduce` picks each learning rate from a small sweep instead.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import os
 
 from lnviz.panels.training import BatchSizePanel
@@ -46,7 +46,7 @@ from lnviz.panels.training import BatchSizePanel
 # Continuous integration may set LNVIZ_QUICK=1 to train on fewer examples; the lesson's numbers need the full run.
 QUICK = bool(os.environ.get("LNVIZ_QUICK"))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5.1 Batch size 128 against batch size 4
 #
 # **Predict.** Going from batch size 128 to batch size 4 (same examples, so 32 times as many steps), what
@@ -57,18 +57,18 @@ QUICK = bool(os.environ.get("LNVIZ_QUICK"))
 # curves grow as they train. The upper row of controls changes only what is drawn: the bars on the right
 # read every run at the same point of training, marked by the dotted lines.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 panel = BatchSizePanel(examples=1_280 if QUICK else BatchSizePanel.DEFAULTS["examples"])
 panel
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 panel.run()
 for batch in panel.batch_sizes:
     errors = ", ".join(f"{norm} {1 - panel.histories[norm, batch].val_accuracy[-1]:.1%}"
                        for norm in panel.NORMS if panel.histories[norm, batch] is not None)
     print(f"batch size {batch:>3}: test error {errors}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - At batch size 4 the batch-normalized network's test error is well above the layer-normalized one's
 #   and above its own error at batch size 128; layer norm's error moves far less between the two.
@@ -79,18 +79,21 @@ for batch in panel.batch_sizes:
 # - Switch the x-axis to **steps** and to **seconds**: batch size 4 took 32 times as many steps for the
 #   same examples, and more seconds. Small batches are not free; the point is that sometimes they are
 #   all there is (a long sequence, a big model, one case at a time online).
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5.2 Down to one case
 #
 # **Predict.** Set the small batch to 2 and press **Run**. What must batch norm output for each unit
 # when it normalizes two numbers (notebook 1)? And at batch size 1?
-#
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - At batch size 2 batch norm maps every unit to $-1$ or $+1$ during training, and its test error
 #   shows it.
 # - At batch size 1 batch norm cannot train at all: a single number has no variance (its bars say "n/a").
 #   Layer normalization trains on one case at a time as it does on 128.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Batch norm's statistics come from the mini-batch, so their quality depends on the batch size; at
 #   small batch sizes training is noisy and the running averages used at test time do not match what the
@@ -98,7 +101,8 @@ for batch in panel.batch_sizes:
 # - Layer norm's statistics come from one case's hidden units (eq. 3): the same computation at every
 #   batch size, in training and at test time. Figure 6 in miniature: robust to the batch size.
 # - Compare batch sizes at equal examples seen, and tune the learning rate for each batch size.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. Raise the examples seen to 20,480 (about four minutes). Does batch norm at batch size 4 catch up
 #    with its batch-size-128 self, or does the gap stay?

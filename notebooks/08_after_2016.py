@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 8. After 2016: RMS norm, pre-LN Transformers, and where eps goes
 #
 # *Zhang and Sennrich (2019), "Root Mean Square Layer Normalization"; Xiong et al. (2020), "On Layer
@@ -30,14 +30,14 @@
 # 3. **Where $\epsilon$ sits** differs from framework to framework, which matters for a case whose
 #    summed inputs barely vary.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import torch
 
 from lnviz import after2016, invariance
 from lnviz.figures import table_figure
 from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, RecenteringPanel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8.1 RMS norm: layer norm without the mean
 #
 # Layer norm (eq. 3 and 4) subtracts the mean $\mu$ of the $H$ summed inputs and divides by their
@@ -54,11 +54,11 @@ from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, Recent
 # $a_i$ by the same factor (the scale)? What does RMS norm output when the shift is much larger than the
 # row's own spread?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 recentering = RecenteringPanel()
 recentering
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - The scale moves neither output: both divide by a statistic that scales with $a$.
 # - The shift never moves layer norm's output: $\mu$ absorbs it. RMS norm's output moves at once,
@@ -72,13 +72,13 @@ recentering
 # above, which layer norm removes and RMS norm cannot. The other cells match layer norm's, measured
 # as in notebook 2:
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 measured = invariance.deviations()
 table = invariance.table()
 rows = ("layer", "rms")
 table_figure({m: table[m] for m in rows}, {m: measured[m] for m in rows})
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What does dropping the mean buy? Zhang and Sennrich report running times 7 % to 64 % shorter
 # than with layer norm, across their models and frameworks. Below, one forward and backward pass of each
 # on a batch of 128 cases of 256 units, raced against each other, in two pairs implemented alike:
@@ -88,12 +88,12 @@ table_figure({m: table[m] for m in rows}, {m: measured[m] for m in rows})
 # Timings depend on the machine, its load and the torch build, so your numbers will differ; the
 # thorough measurement over several sizes is `benchmarks/bench_rmsnorm.py`.
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 speed = after2016.speed_ratios(n_cases=128, hidden=256, rounds=100)
 for pair, ratio in speed.items():
     print(f"RMS norm / layer norm, forward + backward, {pair:>11}: {ratio:.2f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.** Written out the same way, RMS norm does less arithmetic: one reduction fewer, no
 # subtraction, no bias to differentiate. The written-out ratio says what that saves on your machine
 # (about a quarter of the time on the one lnviz was developed on). Between torch's own functions the
@@ -101,7 +101,7 @@ for pair, ratio in speed.items():
 # several operations, as in the CPU build of torch 2.13 lnviz was developed with, the "cheaper" norm is
 # the slower one (2 to 5 times there). The saving is real, but an implementation can dwarf it.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8.2 Post-LN or pre-LN: where the norm sits in a Transformer layer
 #
 # A Transformer layer has two sublayers, self-attention and a feed-forward net $F$, each with a
@@ -125,19 +125,19 @@ for pair, ratio in speed.items():
 # **Predict.** In a post-LN stack of 12 layers, does the first layer or the last get the larger
 # gradient? In a pre-LN stack? As you add layers, what happens to the last layer's gradient in each?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 positions = NormPositionPanel()
 positions
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # One random model is one draw. Here is the last-to-first-layer ratio for five initializations of a
 # 12-layer model of width 32:
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 for position, growths in after2016.growth_by_seed(12, 32).items():
     print(f"{position}-LN, gradient norm of layer 12 / layer 1:", "  ".join(f"{g:.2f}" for g in growths))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - Post-LN's gradients grow towards the output; pre-LN's do not (here they even fall gently towards
 #   the output, to about half at 12 layers). On the way back, a post-LN gradient passes through a layer
@@ -152,7 +152,7 @@ for position, growths in after2016.growth_by_seed(12, 32).items():
 # - RMS norm in place of layer norm moves the bars a little but does not change the picture: what
 #   matters is where the norm sits.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8.3 Where eps goes
 #
 # Eq. (3) divides by $\sigma$, which is 0 for a case whose summed inputs are all equal. Every
@@ -173,11 +173,11 @@ for position, growths in after2016.growth_by_seed(12, 32).items():
 # **Predict.** A case whose summed inputs have variance $10^{-6}$ (std $10^{-3}$): what std does each
 # convention give its normalized output? Which convention gives up first as the variance shrinks?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 eps_panel = EpsConventionPanel()
 eps_panel
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
 # - Each convention with $\epsilon$ normalizes as promised until the variance comes near its
 #   $\epsilon$, then stops: the output shrinks with the input. Keras gives up first (variance around
@@ -188,13 +188,13 @@ eps_panel
 # - Without $\epsilon$ every row comes out with std 1, however small its variance: rounding noise
 #   is blown up to full size. And a row with no variance at all gives $0/0$:
 
-# %%
+# %% slideshow={"slide_type": "fragment"}
 zero_row, flat_row = torch.zeros(1, 8), torch.full((1, 8), 0.1)
 for name, convention in after2016.CONVENTIONS.items():
     zero, flat = after2016.normalize(zero_row, name)[0, 0], after2016.normalize(flat_row, name)[0, 0]
     print(f"{convention.label:<40} all zeros -> {zero:.2g}    all 0.1 -> {flat:.2g}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A row of zeros (a padding position, say) gives NaN without $\epsilon$, which then spreads through
 # everything computed from it. A row of eight copies of 0.1 should give 0 too. But in float32 the
 # computed mean can miss 0.1 in the last bit (it does with the torch build lnviz was tested with), and
@@ -202,7 +202,8 @@ for name, convention in after2016.CONVENTIONS.items():
 # normalized to $\pm 1$ (or, had the mean come out exact, to NaN); the Lua convention shrinks it far
 # less than torch or Keras do. A model trained in one convention and run in another computes something
 # else on such rows: porting weights means porting $\epsilon$ and where it goes.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - RMS norm divides by $\sqrt{\mu^2 + \sigma^2}$ and subtracts nothing: it keeps layer norm's
 #   re-scaling invariances and loses the invariance to re-centering the weight matrix. It does less
@@ -214,7 +215,8 @@ for name, convention in after2016.CONVENTIONS.items():
 # - $\epsilon$ inside the root (torch $10^{-5}$, Keras $10^{-3}$) or outside it (the authors' Lua,
 #   $10^{-5}$) decides at what variance a case stops being normalized; without it, a constant case
 #   gives NaN and a nearly constant one has its rounding noise blown up.
-#
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. Show that $\operatorname{RMS}(a)^2 = \mu^2 + \sigma^2$. For which rows is RMS norm's output close to
 #    layer norm's? Check with `after2016.recentering(shift, scale)` and its `rms_change`.

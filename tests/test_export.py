@@ -26,8 +26,8 @@ from exported_lessons import Export, export_lessons
 from lnviz import export
 from notebook_utils import ROOT, SOURCES
 
-#: Lessons whose cells carry slideshow metadata; the others are one long slide until they get theirs.
-TAGGED = ("01", "02", "03")
+#: Lessons whose cells carry slideshow metadata: all eight, so that none is exported as one long slide.
+TAGGED = ("01", "02", "03", "04", "05", "06", "07", "08")
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 PLOTLY_BANNER = get_plotlyjs()[:40]  # "/**\n* plotly.js v4.1.1\n* Copyright ..."
 
