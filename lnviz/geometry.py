@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -110,6 +110,19 @@ class Plane:
 
     task: Task
     basis: Tensor
+    # What the loss needs of the plane, per case n (see `_loss_and_gradient`): gram (2, N, 2), the
+    # matrices G_n / H at [:, n, :]; along_y (2, N), the vectors u_n as columns; offset, 1 + mean(y^2).
+    _gram: Tensor = field(init=False, repr=False, compare=False)
+    _along_y: Tensor = field(init=False, repr=False, compare=False)
+    _offset: Tensor = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        along = self.task.x @ self.basis.transpose(-1, -2)  # eq. (1) for W = A and W = B: (2, N, H)
+        centred = along - along.mean(-1, keepdim=True)  # C_n = centred[:, n, :]
+        gram = torch.einsum("knh,lnh->knl", centred, centred) / centred.shape[-1]
+        object.__setattr__(self, "_gram", gram.contiguous())  # so that flattening it is a view, not a copy
+        object.__setattr__(self, "_along_y", torch.einsum("knh,nh->kn", centred, self.task.y))
+        object.__setattr__(self, "_offset", 1 + self.task.y.pow(2).mean())
 
     @classmethod
     def through_teacher(cls, task: Task, seed: int = 0) -> Plane:
@@ -128,12 +141,37 @@ class Plane:
 
     def loss_and_gradient(self, w: Tensor) -> tuple[Tensor, Tensor]:
         """w: (*, 2). Returns the loss (*,) and its gradient in w at each point (*, 2)."""
-        w = w.detach().to(_DTYPE).requires_grad_(True)
-        with single_thread():
-            value = self.loss(w)
-            # each loss depends only on its own point, so the gradient of the sum is every gradient at once
-            (gradient,) = torch.autograd.grad(value.sum(), w)
-        return value.detach(), gradient
+        if w.shape[-1:] != (2,):
+            raise ValueError(f"Plane.loss_and_gradient expected coordinates of shape (*, 2), got {tuple(w.shape)}")
+        with torch.no_grad(), single_thread():
+            return self._loss_and_gradient(w.detach().to(_DTYPE))
+
+    def _loss_and_gradient(self, w: Tensor) -> tuple[Tensor, Tensor]:
+        """`loss_and_gradient` in closed form, without autograd: a dozen operations on (N, 2) numbers,
+        cheap enough for `descend` to take its steps one after another while a slider moves.
+
+        In the plane, case n's summed inputs, centred over the H units, are c_n = C_n^T w, with C_n (2, H)
+        the centred x_n A^T and x_n B^T (eq. (1) is linear in W, and W in w). With eq. (3) (eps = 0)
+        and h_n = c_n / sigma_n:
+
+            sigma_n^2 = w^T G_n w / H                     G_n = C_n C_n^T
+            h_n . y_n = (w . u_n) / sigma_n               u_n = C_n y_n
+            ||h_n||^2 = H                                 mean 0 and variance 1 over the units
+            L(w)  = 1/(N H) sum_n ||h_n - y_n||^2 = 1 + mean(y^2) - 2/(N H) sum_n (w . u_n) / sigma_n
+            dL/dw = -2/(N H) sum_n (u_n - (w . u_n) G_n w / (H sigma_n^2)) / sigma_n
+
+        w . dL/dw = 0 term by term (w^T G_n w = H sigma_n^2): section 5.2's orthogonality, exactly.
+        """
+        n_cases, n_units = self.task.y.shape
+        # matrix products rather than einsum or tensordot: at these sizes each operation's overhead is the cost
+        gram_w = (w @ self._gram.flatten(1)).unflatten(-1, (n_cases, 2))  # G_n w / H: (*, N, 2)
+        inv_sigma = (gram_w @ w[..., :, None]).squeeze(-1).rsqrt()  # 1 / sigma_n: (*, N)
+        w_u = w @ self._along_y  # w . u_n: (*, N)
+        scale = 2 / (n_cases * n_units)
+        value = self._offset - scale * (w_u * inv_sigma).sum(-1)
+        # sum_n (w . u_n) G_n w / (H sigma_n^3), the part of the pull on w along w itself
+        along_w = ((w_u * inv_sigma.pow(3))[..., None, :] @ gram_w).squeeze(-2)
+        return value, scale * (along_w - inv_sigma @ self._along_y.mT)
 
 
 def _orthogonal(teacher: Tensor, seed: int) -> Tensor:
@@ -216,9 +254,10 @@ def descend(plane: Plane, w: Tensor, lr: float, steps: int = 20) -> Tensor:
     if not lr > 0:
         raise ValueError(f"descend expected lr > 0, got {lr!r}")
     points = [w.detach().to(_DTYPE)]
-    for _ in range(steps):
-        _, gradient = plane.loss_and_gradient(points[-1])
-        points.append(points[-1] - lr * gradient)
+    with torch.no_grad(), single_thread():
+        for _ in range(steps):
+            _, gradient = plane._loss_and_gradient(points[-1])
+            points.append(points[-1] - lr * gradient)
     return torch.stack(points)
 
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from lnviz import geometry as G
 from lnviz.figures import geometry as figures
 from lnviz.figures.core import apply
+from lnviz.panels import geometry as panel_module
 from lnviz.panels.geometry import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
 
 
@@ -115,9 +116,34 @@ def test_plane_gradient_is_the_projection_of_the_gradient_in_w(plane, task):
     assert rel(gradient, projected) < 1e-12
 
 
+@pytest.mark.parametrize("sizes", [{}, dict(n_cases=37, n_inputs=5, n_hidden=3, noise=2.0, seed=3)])
+def test_closed_form_loss_and_gradient_are_autograd_through_torch_layer_norm(sizes):
+    """`Plane.loss_and_gradient` is written out by hand: at random points of two planes, from ||w|| =
+    0.1 to 10, one point and a batch, it is what autograd finds through torch's own layer norm."""
+    task = G.make_task(**sizes)
+    plane = G.Plane.through_teacher(task, seed=5)
+    gen = torch.Generator().manual_seed(1)
+    norms = torch.logspace(-1, 1, 6, dtype=torch.float64)[:, None]
+    points = torch.randn(4, 6, 2, generator=gen, dtype=torch.float64)
+    points = points / points.norm(dim=-1, keepdim=True) * norms
+    for w in (points, points[2, 3]):
+        value, gradient = plane.loss_and_gradient(w)
+        reference = w.clone().requires_grad_(True)
+        summed = task.x @ plane.weight(reference).transpose(-1, -2)
+        expected = (F.layer_norm(summed, summed.shape[-1:], eps=0.0) - task.y).pow(2).mean(dim=(-2, -1))
+        (expected_gradient,) = torch.autograd.grad(expected.sum(), reference)
+        assert value.shape == w.shape[:-1] and gradient.shape == w.shape
+        assert float(((value - expected.detach()) / expected.detach()).abs().max()) < 1e-12
+        # point by point: the gradient falls as 1 / ||w||, so one scale for all would hide the small ones
+        error = (gradient - expected_gradient).norm(dim=-1) / expected_gradient.norm(dim=-1)
+        assert float(error.max()) < 1e-10
+
+
 def test_plane_weight_rejects_coordinates_that_are_not_pairs(plane):
     with pytest.raises(ValueError, match=r"shape \(\*, 2\), got \(3,\)"):
         plane.weight(torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"shape \(\*, 2\), got \(4, 3\)"):
+        plane.loss_and_gradient(torch.ones(4, 3, dtype=torch.float64))
 
 
 def test_landscape_level_sets_are_rays_from_the_origin(plane):
@@ -507,6 +533,25 @@ def test_weight_plane_panel_learning_rate_changes_the_step_not_the_gradient():
     panel.controls["lr"].value = 0.1
     assert np.array_equal(panel.figure.data[5].y, gradient)
     assert not np.allclose(panel.figure.data[4].x, step)
+
+
+def test_weight_plane_panel_sends_only_what_changed_and_ends_where_a_fresh_panel_starts(monkeypatch):
+    panel = WeightPlanePanel()
+    sent = []
+    monkeypatch.setattr(panel_module, "apply", lambda fig, update: apply(fig, sent.append(update) or update))
+    panel.controls["lr"].value = 0.5
+    # the learning rate moves neither the circle, nor w, nor the gradient norms; it moves the path and the step
+    assert sent[-1].traces[1] == {} and sent[-1].traces[3] == {} and sent[-1].traces[5] == {}
+    assert set(sent[-1].traces[2]) == {"x", "y"} and sent[-1].traces[4] != {}
+    panel.controls["norm"].value = 2.0
+    # the curves against ||w|| do not depend on ||w||
+    assert sent[-1].traces[5] == {} and sent[-1].traces[7] == {} and set(sent[-1].traces[1]) == {"x", "y"}
+    panel.controls["degrees"].value = 30.0
+    assert set(sent[-1].traces[5]) == {"y"} and sent[-1].traces[1] == {}
+    fresh = WeightPlanePanel(norm=2.0, degrees=30.0, lr=0.5)
+    for moved, new in zip(panel.figure.data[1:], fresh.figure.data[1:]):
+        assert np.array_equal(moved.x, new.x) and np.array_equal(moved.y, new.y)
+    assert panel.figure.layout.title.text == fresh.figure.layout.title.text
 
 
 def test_norm_growth_panel_weight_decay_moves_only_the_decayed_run():

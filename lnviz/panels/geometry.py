@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
+import numpy as np
 import torch
 
 from lnviz import geometry
 from lnviz.figures import geometry as figures
-from lnviz.figures.core import Update
+from lnviz.figures.core import Update, apply
 from lnviz.panels.base import Panel, slider
 
 __all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
@@ -15,8 +16,8 @@ __all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
 
 class WeightPlanePanel(Panel):
     """The loss of a layer-normalized layer over a plane of weight matrices, with w, its gradient and
-    the step a learning rate takes drawn on it. Each update is three small gradient computations
-    (tens of milliseconds), so the sliders update as they move."""
+    the step a learning rate takes drawn on it. Each update is a few milliseconds of closed-form
+    gradients (`Plane.loss_and_gradient`), so the sliders update as they move."""
 
     #: ||w|| at which the curves on the right are measured: the slider's range.
     NORMS = torch.logspace(-2, 2, 41, base=2, dtype=torch.float64)
@@ -37,7 +38,9 @@ class WeightPlanePanel(Panel):
             "lr": slider(widgets.FloatSlider, "learning rate", min=0.01, max=1.0, step=0.01, value=lr),
         }
         self.controls = controls
-        self._assemble(figures.weight_plane_figure(coords, values, *self._numbers()), controls)
+        numbers = self._numbers()
+        self._drawn = figures.weight_plane_update(*numbers)  # what the figure shows now
+        self._assemble(figures.weight_plane_figure(coords, values, *numbers), controls)
 
     def _numbers(self) -> tuple[geometry.Step, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         norm, degrees, lr = (self.controls[k].value for k in ("norm", "degrees", "lr"))
@@ -52,6 +55,31 @@ class WeightPlanePanel(Panel):
 
     def compute(self) -> Update:
         return figures.weight_plane_update(*self._numbers())
+
+    def _on_change(self, change: dict) -> None:
+        # Send only the properties that changed: plotly validates and compares every array it is given,
+        # about a millisecond a trace, and each slider leaves some alone (the learning rate moves neither
+        # the circle nor w, ||w|| neither curve on the right).
+        update = self.compute()
+        apply(self.figure, _changes(update, self._drawn))
+        self._drawn = update
+
+
+def _changes(update: Update, drawn: Update) -> Update:
+    """The part of `update` that differs from `drawn`, trace by trace and key by key."""
+    traces = [{k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
+              for new, old in zip(update.traces, drawn.traces)]
+    layout = {k: v for k, v in update.layout.items() if k not in drawn.layout or not _same(v, drawn.layout[k])}
+    return Update(traces=traces, layout=layout)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal numbers, strings, lists or arrays, or dicts of them."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, dict) or isinstance(b, dict):
+        return False
+    return bool(np.array_equal(a, b))
 
 
 class NormGrowthPanel(Panel):
