@@ -8,8 +8,12 @@ sequence for:
                measured at about 3.2x torch.nn.LSTM)
   cell_loop    a Python loop of torch.nn.LSTMCell (C++ gates), one call per step: a stricter reference
   lnviz_none   lnviz.Recurrent(lnviz.LSTMCell(norm="none"))
-  lnviz_layer  lnviz.Recurrent(lnviz.LSTMCell(norm="layer")), the LN-LSTM
-  ln_naive     the same LN-LSTM cell called once per step (cell(x_t, state)), nothing hoisted
+  lnviz_layer  lnviz.Recurrent(lnviz.LSTMCell(norm="layer")), the LN-LSTM. For both, Recurrent
+               computes the input side for all steps at once and runs lnviz.bptt, whose backward
+               pass through time is written out (the weight gradient in one product, no autograd
+               graph per step)
+  ln_naive     the same LN-LSTM cell called once per step (cell(x_t, state)) and differentiated by
+               autograd, nothing hoisted
 The contenders run interleaved, round after round; a ratio is the median over rounds of the ratio
 within each round, so that load from elsewhere that drifts slowly affects both sides alike.
 Prints the median times and the ratios.

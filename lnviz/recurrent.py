@@ -127,23 +127,15 @@ class Recurrent(nn.Module):
         state = self.cell.check_input(xs, state, 0, time_dim=True)
         if record:
             hidden, state, trace = self._run_recorded(xs, state)
+            outputs = torch.stack(hidden)
         else:
-            hidden, state = self._run(xs, state)
+            # The input side does not depend on h: one call for all steps leaves only the
+            # recurrent part in the cell's loop.
+            outputs, state = self.cell.sequence(self.cell.input_projection(xs, step=0), state)
             trace = None
-        outputs = torch.stack(hidden, dim=1 if self.batch_first else 0)
+        if self.batch_first:
+            outputs = outputs.transpose(0, 1)
         return (outputs, state) if trace is None else (outputs, state, trace)
-
-    def _run(self, xs: Tensor, state: State) -> tuple[list[Tensor], State]:
-        cell = self.cell
-        # The input side does not depend on h: one call for all steps leaves only the recurrent
-        # part in the loop. unbind, unlike indexing gi[t], gives one backward node for all steps
-        # instead of T full-size gradient buffers.
-        gi = cell.input_projection(xs, step=0).unbind(0)
-        hidden = []
-        for t, gi_t in enumerate(gi):
-            state = cell.step(gi_t, state, step=t)
-            hidden.append(cell.output(state))
-        return hidden, state
 
     def _run_recorded(self, xs: Tensor, state: State) -> tuple[list[Tensor], State, Trace]:
         cell = self.cell

@@ -13,9 +13,11 @@ the part that does not depend on the hidden state for all time steps in one call
     gi = cell.input_projection(x_all)          # x W_ih^T, normalized, plus the biases it can hold
     state = cell.step(gi[t], state, step=t)    # the recurrent part, once per time step
 
-`cell(x, state)` is the same two calls for one step. `cell(x, state, return_internals=True)` also
-returns the summed inputs before and after normalization and the fraction of saturated gates
-(`CellInternals`), for the notebooks' plots; the plain path computes none of it.
+`cell.sequence(gi, state)` runs all the steps; the LSTM without batch norm does it with the
+backward pass through time written out (`lnviz.bptt`). `cell(x, state)` is the same two calls for
+one step. `cell(x, state, return_internals=True)` also returns the summed inputs before and after
+normalization and the fraction of saturated gates (`CellInternals`), for the notebooks' plots; the
+plain path computes none of it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lnviz import bptt
 from lnviz import functional as LF
 from lnviz.norms import LayerNorm
 
@@ -267,6 +270,17 @@ class RecurrentCell(nn.Module):
         """One time step from gi = input_projection(x_t): (batch, G*H) and a validated state."""
         return self._step(gi, state, step, None)[0]
 
+    def sequence(self, gi: Tensor, state: State) -> tuple[Tensor, State]:
+        """All time steps from gi = input_projection(x): (time, batch, G*H) and a validated state,
+        the first at step 0. Returns (h at every step: (time, batch, H), the final state)."""
+        hidden = []
+        # unbind, unlike indexing gi[t], gives one backward node for all steps instead of T
+        # full-size gradient buffers
+        for t, gi_t in enumerate(gi.unbind(0)):
+            state = self.step(gi_t, state, step=t)
+            hidden.append(self.output(state))
+        return torch.stack(hidden), state
+
     def forward(
         self, x: Tensor, state: State | None = None, *, step: int | None = None,
         return_internals: bool = False,
@@ -410,6 +424,22 @@ class LSTMCell(RecurrentCell):
             # the same at every step: one bias vector, added here once for all steps.
             return _layer_norm(self.ln_ih, F.linear(x, self.weight_ih), self.ln_ih.bias + self.ln_hh.bias + bias)
         return self.bn_ih(F.linear(x, self.weight_ih), step) + bias
+
+    def sequence(self, gi: Tensor, state: State) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """As `RecurrentCell.sequence`; without batch norm, with backpropagation through time
+        written out (`lnviz.bptt`): the same numbers, fewer operations per step."""
+        if self.norm == "batch":
+            return super().sequence(gi, state)
+        h0, c0 = state
+        if self.norm == "none":
+            outputs, c = bptt.lstm_sequence(gi, h0, c0, self.weight_hh)
+        else:
+            ln_hh, ln_c = self.ln_hh, self.ln_c
+            outputs, c = bptt.lstm_sequence(
+                gi, h0, c0, self.weight_hh,
+                ln_hh=(ln_hh.weight, ln_hh.eps), ln_c=(ln_c.weight, ln_c.bias, ln_c.eps),
+            )
+        return outputs, (outputs[-1], c)
 
     def _step(
         self, gi: Tensor, state: State, step: int | None, xw: Tensor | None

@@ -1,0 +1,173 @@
+"""An LSTM, with or without layer normalization, run over a whole sequence with backpropagation
+through time written out by hand.
+
+Autograd run step by step builds some fifteen graph nodes per time step, accumulates the
+recurrent weight's gradient step after step and launches every elementwise kernel once per step.
+Here the forward pass records only the tensors the backward pass needs, and the backward pass
+differentiates the supplement's eqs. (17)-(22) directly:
+  - the one part that must go step by step backwards is the chain dh_t, dc_t -> dh_{t-1}, dc_{t-1};
+  - everything else is done once for all steps after (or before) that loop: the gate
+    derivatives sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2, the gradient of W_hh
+    (sum over t of dA_t^T h_{t-1}, one matrix product) and of the layer-norm gains and biases.
+This is what `lnviz.LSTMCell` computes (norm "none" or "layer"), and `tests/test_bptt.py` checks it
+against autograd through the cell's own step, in float64, with `torch.autograd.gradcheck`.
+`lnviz.Recurrent` uses it for those LSTMs when it records no trace; see `benchmarks/bench_rnn.py`.
+
+Shapes: T time steps, B cases, H hidden units, 4H gate units in torch's order i, f, g, o.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+__all__ = ["lstm_sequence"]
+
+
+def lstm_sequence(
+    gi: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weight_hh: Tensor,
+    ln_hh: tuple[Tensor, float] | None = None,
+    ln_c: tuple[Tensor, Tensor, float] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Run the LSTM recursion over a sequence.
+
+    gi: (T, B, 4H), the input side of the gates with every bias already added, as
+        `LSTMCell.input_projection` returns it;
+    h0, c0: (B, H), the initial state; weight_hh: (4H, H);
+    ln_hh: (gain (4H,), eps) of the layer norm over h W_hh^T, or None for no normalization;
+    ln_c: (gain (H,), bias (H,), eps) of the layer norm over c, or None.
+    Both norms or neither. Returns (h for every step: (T, B, H), the last cell state c_T: (B, H)).
+    Differentiable once, in all tensor arguments.
+    """
+    if (ln_hh is None) != (ln_c is None):
+        raise ValueError("lstm_sequence expected both layer norms (ln_hh and ln_c) or neither")
+    if ln_hh is None:
+        return _LSTMSequence.apply(gi, h0, c0, weight_hh, None, None, None, 0.0, 0.0)
+    (gain_hh, eps_hh), (gain_c, bias_c, eps_c) = ln_hh, ln_c
+    return _LSTMSequence.apply(gi, h0, c0, weight_hh, gain_hh, gain_c, bias_c, eps_hh, eps_c)
+
+
+_layer_norm_backward = torch.ops.aten.native_layer_norm_backward.default
+
+
+def _blocks(gates: Tensor) -> list[tuple[Tensor, ...]]:
+    """(T, B, 4H) -> the per-step views of its four gate blocks, i, f, g, o: 4 tuples of T (B, H)."""
+    return [block.unbind(0) for block in gates.chunk(4, -1)]
+
+
+class _LSTMSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx, gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor,
+        gain_hh: Tensor | None, gain_c: Tensor | None, bias_c: Tensor | None, eps_hh: float, eps_c: float,
+    ) -> tuple[Tensor, Tensor]:
+        layer = gain_hh is not None
+        steps, batch, units = gi.shape
+        H = units // 4
+        # What the backward pass reads, one slot per step: h and c before each step (slot 0 is the
+        # initial state), the gate activations i, f, g, o, and tanh of the (normalized) cell state.
+        hs = gi.new_empty(steps + 1, batch, H)
+        cs = gi.new_empty(steps + 1, batch, H)
+        gates = gi.new_empty(steps, batch, units)
+        tanh_c = gi.new_empty(steps, batch, H)
+        hs[0], cs[0] = h0, c0
+        # layer norm: its inputs and statistics, for its backward pass
+        hw = gi.new_empty(steps, batch, units) if layer else None
+        stats_hh, stats_c = [], []
+        pre = torch.empty_like(gates)  # the gates' pre-activations a_t
+        weight_t = weight_hh.t()
+        # Per-step views, taken once: at these sizes indexing inside the loop is a visible cost.
+        gi_, h_, c_, act_, tanh_, pre_ = (x.unbind(0) for x in (gi, hs, cs, gates, tanh_c, pre))
+        i_, f_, g_, o_ = _blocks(gates)
+        pre_g_ = pre[..., 2 * H : 3 * H].unbind(0)
+        hw_ = hw.unbind(0) if layer else None
+        for t in range(steps):
+            if layer:
+                torch.mm(h_[t], weight_t, out=hw_[t])
+                # eqs. (17)-(20): LN(W_h h) with the gain only; its bias and b are in gi
+                normalized, mean, rstd = torch.native_layer_norm(hw_[t], (units,), gain_hh, None, eps_hh)
+                stats_hh.append((mean, rstd))
+                torch.add(gi_[t], normalized, out=pre_[t])
+            else:
+                torch.addmm(gi_[t], h_[t], weight_t, out=pre_[t])  # W_x x + W_h h + b
+            # i, f, o = sigmoid; g = tanh. Two calls over the whole vector, the second overwriting
+            # the g block, cost less than four over its quarters.
+            torch.sigmoid(pre_[t], out=act_[t])
+            torch.tanh(pre_g_[t], out=g_[t])
+            i, f, g, o = i_[t], f_[t], g_[t], o_[t]
+            c = torch.addcmul(f * c_[t], i, g, out=c_[t + 1])  # eq. (21): c_t = f * c_{t-1} + i * g
+            if layer:
+                c, mean, rstd = torch.native_layer_norm(c, (H,), gain_c, bias_c, eps_c)  # eq. (22): LN(c_t)
+                stats_c.append((mean, rstd))
+            torch.tanh(c, out=tanh_[t])
+            torch.mul(o, tanh_[t], out=h_[t + 1])  # eq. (22): h_t = o * tanh(LN(c_t))
+        ctx.save_for_backward(hs, cs, gates, tanh_c, weight_hh, hw, gain_hh, gain_c, bias_c)
+        ctx.stats = (stats_hh, stats_c)
+        # views of the saved buffers: autograd refuses a backward pass after they were written into
+        return hs[1:], cs[steps]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_outputs: Tensor | None, grad_c_last: Tensor | None):
+        hs, cs, gates, tanh_c, weight_hh, hw, gain_hh, gain_c, bias_c = ctx.saved_tensors
+        stats_hh, stats_c = ctx.stats
+        layer = gain_hh is not None
+        steps, batch, units = gates.shape
+        H = units // 4
+        if grad_outputs is None:
+            grad_outputs = hs.new_zeros(steps, batch, H)
+        dc = cs.new_zeros(batch, H) if grad_c_last is None else grad_c_last
+        dh = hs.new_zeros(batch, H)
+        d_gates = torch.empty_like(gates)  # dLoss/da_t, the gates' pre-activations (= dLoss/dgi_t)
+        d_hw = [] if layer else d_gates  # dLoss/d(h_{t-1} W_hh^T)
+        d_gains_hh, d_gains_c, d_biases_c = [], [], []  # the layer norms', one per step
+        one = gates.new_ones(())
+        # Per-step views, taken once, and the work done step by step while each step's tensors are
+        # in the cache: on a CPU, one elementwise operation over all steps at once streams them from
+        # memory and is slower.
+        go_, h_, c_, act_, tanh_, da_ = (x.unbind(0) for x in (grad_outputs, hs, cs, gates, tanh_c, d_gates))
+        i_, f_, g_, o_ = _blocks(gates)
+        di_, df_, dg_, do_ = _blocks(d_gates)
+        hw_ = hw.unbind(0) if layer else None
+        for t in reversed(range(steps)):
+            dh = dh + go_[t]  # through the output h_t and through step t + 1
+            act, tanh_z, i, f, g, o = act_[t], tanh_[t], i_[t], f_[t], g_[t], o_[t]
+            # eq. (22): h_t = o * tanh(z), z = LN(c_t); tanh'(z) = 1 - tanh(z)^2
+            dz = dh * o
+            dz = torch.addcmul(dz, dz * tanh_z, tanh_z, value=-1)
+            if layer:
+                mean, rstd = stats_c[t]
+                dz, d_gain, d_bias = _layer_norm_backward(
+                    dz, c_[t + 1], [H], mean, rstd, gain_c, bias_c, [True, True, True])
+                d_gains_c.append(d_gain)
+                d_biases_c.append(d_bias)
+            dc = dc + dz
+            # eq. (21): c_t = f * c_{t-1} + i * g, and h_t = o * tanh(z)
+            torch.mul(dc, g, out=di_[t])
+            torch.mul(dc, c_[t], out=df_[t])
+            torch.mul(dc, i, out=dg_[t])
+            torch.mul(dh, tanh_z, out=do_[t])
+            # through the nonlinearities: sigmoid' = s (1 - s) for i, f, o; tanh' = 1 - g^2 for g
+            slope = act - act * act
+            torch.addcmul(one, g, g, value=-1, out=slope[:, 2 * H : 3 * H])
+            da = da_[t].mul_(slope)
+            dc = dc * f  # to c_{t-1}
+            if layer:
+                # eqs. (17)-(20): a_t = gi_t + LN(h_{t-1} W_hh^T)
+                mean, rstd = stats_hh[t]
+                da, d_gain, _ = _layer_norm_backward(
+                    da, hw_[t], [units], mean, rstd, gain_hh, None, [True, True, False])
+                d_gains_hh.append(d_gain)
+                d_hw.append(da)
+            dh = torch.mm(da, weight_hh)  # to h_{t-1}
+        d_gain_hh = d_gain_c = d_bias_c = None
+        if layer:
+            d_hw = torch.stack(d_hw[::-1])
+            d_gain_hh, d_gain_c, d_bias_c = (torch.stack(d).sum(0) for d in (d_gains_hh, d_gains_c, d_biases_c))
+        # dLoss/dW_hh = sum_t dA_t^T h_{t-1}: one matrix product over all steps and cases
+        d_weight = d_hw.flatten(0, 1).t().mm(hs[:-1].flatten(0, 1))
+        return d_gates, dh, dc, d_weight, d_gain_hh, d_gain_c, d_bias_c, None, None
