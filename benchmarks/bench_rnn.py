@@ -20,10 +20,10 @@ Prints the median times and the ratios.
 
 Targets: lnviz_layer / lnviz_none <= 1.3 (LN costs at most 30%) and lnviz_layer / loop <= 1.0 (the
 LN-LSTM is no slower than the straightforward loop LSTM without LN). lnviz_layer / cell_loop is reported. Exits 1 on a missed target unless
---no-check. Uses torch's default number of threads unless --threads. Under a minute with the
+--no-check. Uses torch's default number of threads unless --threads. About two minutes with the
 defaults on an idle machine; other load on the machine slows every contender and blurs the ratios.
 
-    python benchmarks/bench_rnn.py [--repeats 5] [--hidden 128 512] [--threads N] [--no-check]
+    python benchmarks/bench_rnn.py [--repeats 9] [--hidden 128 512] [--threads N] [--no-check]
 """
 
 from __future__ import annotations
@@ -111,9 +111,18 @@ def ratio(times: dict[str, list[float]], a: str, b: str) -> float:
     return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
 
+def spread(times: dict[str, list[float]], a: str, b: str) -> str:
+    """The quartiles of the per-round ratios time[a] / time[b]: how much the machine's noise moves them."""
+    ratios = [x / y for x, y in zip(times[a], times[b])]
+    if len(ratios) < 4:
+        return ""
+    low, _, high = statistics.quantiles(ratios, n=4)
+    return f"  (rounds' quartiles {low:.2f}-{high:.2f})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per size (median taken)")
+    parser.add_argument("--repeats", type=int, default=9, help="timed rounds per size (median taken)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's own choice); 1 is steadier on a busy machine")
@@ -133,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{ratio(times, name, 'torch_lstm'):5.2f}x torch_lstm")
         ln_none = ratio(times, "lnviz_layer", "lnviz_none")
         ln_loop = ratio(times, "lnviz_layer", "loop")
-        print(f"  lnviz_layer / lnviz_none = {ln_none:.2f}  (target <= {MAX_LN_OVER_NONE})")
-        print(f"  lnviz_layer / loop       = {ln_loop:.2f}  (target <= {MAX_LN_OVER_LOOP})")
+        print(f"  lnviz_layer / lnviz_none = {ln_none:.2f}  (target <= {MAX_LN_OVER_NONE})"
+              + spread(times, "lnviz_layer", "lnviz_none"))
+        print(f"  lnviz_layer / loop       = {ln_loop:.2f}  (target <= {MAX_LN_OVER_LOOP})"
+              + spread(times, "lnviz_layer", "loop"))
         print(f"  lnviz_layer / cell_loop  = {ratio(times, 'lnviz_layer', 'cell_loop'):.2f}  (reported: C++ gates per step)")
         print(f"  ln_naive / lnviz_layer   = {ratio(times, 'ln_naive', 'lnviz_layer'):.2f}  (gain from the runner)")
         if ln_none > MAX_LN_OVER_NONE:

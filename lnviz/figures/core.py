@@ -38,6 +38,25 @@ def apply(fig: go.Figure, update: Update) -> go.Figure:
     return fig
 
 
+def changes(update: Update, drawn: Update) -> Update:
+    """The part of `update` that differs from `drawn` (the update last applied), trace by trace and
+    key by key: plotly spends about a millisecond per trace validating and comparing even unchanged
+    arrays, so a panel whose controls each move a few traces sends only those."""
+    traces = [{k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
+              for new, old in zip(update.traces, drawn.traces)]
+    layout = {k: v for k, v in update.layout.items() if k not in drawn.layout or not _same(v, drawn.layout[k])}
+    return Update(traces=traces, layout=layout)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal numbers, strings, lists or arrays, or dicts of them."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, dict) or isinstance(b, dict):
+        return False
+    return bool(np.array_equal(a, b))
+
+
 def to_numpy(x) -> np.ndarray:
     """A tensor or array-like as a numpy array (detached, on the CPU)."""
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)

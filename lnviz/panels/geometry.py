@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 
 from lnviz import geometry
 from lnviz.figures import geometry as figures
-from lnviz.figures.core import Update, apply
+from lnviz.figures.core import Update, apply, changes
 from lnviz.panels.base import Panel, slider
 
 __all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
@@ -61,25 +60,8 @@ class WeightPlanePanel(Panel):
         # about a millisecond a trace, and each slider leaves some alone (the learning rate moves neither
         # the circle nor w, ||w|| neither curve on the right).
         update = self.compute()
-        apply(self.figure, _changes(update, self._drawn))
+        apply(self.figure, changes(update, self._drawn))
         self._drawn = update
-
-
-def _changes(update: Update, drawn: Update) -> Update:
-    """The part of `update` that differs from `drawn`, trace by trace and key by key."""
-    traces = [{k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
-              for new, old in zip(update.traces, drawn.traces)]
-    layout = {k: v for k, v in update.layout.items() if k not in drawn.layout or not _same(v, drawn.layout[k])}
-    return Update(traces=traces, layout=layout)
-
-
-def _same(a: object, b: object) -> bool:
-    """Equal numbers, strings, lists or arrays, or dicts of them."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, dict) or isinstance(b, dict):
-        return False
-    return bool(np.array_equal(a, b))
 
 
 class NormGrowthPanel(Panel):

@@ -16,7 +16,7 @@ import math
 import ipywidgets as widgets
 
 from lnviz import experiments as ex
-from lnviz.figures.core import Update, apply
+from lnviz.figures.core import Update, apply, changes
 from lnviz.figures.training import batch_size_figure, batch_size_update, target_loss_figure, target_loss_update
 from lnviz.panels.base import STYLE, Panel, slider
 from lnviz.style import METHOD_NAMES
@@ -34,21 +34,6 @@ def _choice(description: str, values: tuple[int, ...], value: int, label=str) ->
     """A dropdown of numbers that also offers `value` when it is not among `values` (a test's tiny size)."""
     options = [(label(v), v) for v in sorted({*values, value}, reverse=values[0] > values[-1])]
     return widgets.Dropdown(options=options, value=value, description=description, style=STYLE)
-
-
-def _same(a: object, b: object) -> bool:
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):  # an array compared element by element: treat as changed
-        return False
-
-
-def _changes(update: Update, drawn: Update) -> Update:
-    """The part of `update` that differs from `drawn`, trace by trace and key by key."""
-    traces = [{k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
-              for new, old in zip(update.traces, drawn.traces)]
-    layout = {k: v for k, v in update.layout.items() if k not in drawn.layout or not _same(v, drawn.layout[k])}
-    return Update(traces=traces, layout=layout)
 
 
 def _toggles(description: str, options: list[tuple[str, str]], value: str) -> widgets.ToggleButtons:
@@ -116,7 +101,7 @@ class TrainingPanel(Panel, metaclass=abc.ABCMeta):
         """
         update = self.compute()
         drawn = getattr(self, "_drawn", None)
-        apply(self.figure, update if drawn is None else _changes(update, drawn))
+        apply(self.figure, update if drawn is None else changes(update, drawn))
         self._drawn = update
 
 
