@@ -122,7 +122,6 @@ class _LSTMSequence(torch.autograd.Function):
         if grad_outputs is None:
             grad_outputs = hs.new_zeros(steps, batch, H)
         dc = cs.new_zeros(batch, H) if grad_c_last is None else grad_c_last
-        dh = hs.new_zeros(batch, H)
         d_gates = torch.empty_like(gates)  # dLoss/da_t, the gates' pre-activations (= dLoss/dgi_t)
         d_hw = [] if layer else d_gates  # dLoss/d(h_{t-1} W_hh^T)
         d_gains_hh, d_gains_c, d_biases_c = [], [], []  # the layer norms', one per step
@@ -134,8 +133,8 @@ class _LSTMSequence(torch.autograd.Function):
         i_, f_, g_, o_ = _blocks(gates)
         di_, df_, dg_, do_ = _blocks(d_gates)
         hw_ = hw.unbind(0) if layer else None
+        dh = go_[steps - 1]  # dLoss/dh_t: through the output h_t and, but for the last, step t + 1
         for t in reversed(range(steps)):
-            dh = dh + go_[t]  # through the output h_t and through step t + 1
             act, tanh_z, i, f, g, o = act_[t], tanh_[t], i_[t], f_[t], g_[t], o_[t]
             # eq. (22): h_t = o * tanh(z), z = LN(c_t); tanh'(z) = 1 - tanh(z)^2
             dz = dh * o
@@ -164,7 +163,8 @@ class _LSTMSequence(torch.autograd.Function):
                     da, hw_[t], [units], mean, rstd, gain_hh, None, [True, True, False])
                 d_gains_hh.append(d_gain)
                 d_hw.append(da)
-            dh = torch.mm(da, weight_hh)  # to h_{t-1}
+            # to h_{t-1}, where the output's gradient joins it
+            dh = torch.addmm(go_[t - 1], da, weight_hh) if t > 0 else torch.mm(da, weight_hh)
         d_gain_hh = d_gain_c = d_bias_c = None
         if layer:
             d_hw = torch.stack(d_hw[::-1])
