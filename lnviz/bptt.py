@@ -78,13 +78,11 @@ class _LSTMSequence(torch.autograd.Function):
         # layer norm: its inputs and statistics, for its backward pass
         hw = gi.new_empty(steps, batch, units) if layer else None
         stats_hh, stats_c = [], []
-        pre = torch.empty_like(gates)  # the gates' pre-activations a_t
         # h W^T with W^T laid out contiguously: up to 15% faster on a CPU than a transposed view
         weight_t = weight_hh.t().contiguous()
         # Per-step views, taken once: at these sizes indexing inside the loop is a visible cost.
-        gi_, h_, c_, act_, tanh_, pre_ = (x.unbind(0) for x in (gi, hs, cs, gates, tanh_c, pre))
+        gi_, h_, c_, act_, tanh_ = (x.unbind(0) for x in (gi, hs, cs, gates, tanh_c))
         i_, f_, g_, o_ = _blocks(gates)
-        pre_g_ = pre[..., 2 * H : 3 * H].unbind(0)
         hw_ = hw.unbind(0) if layer else None
         for t in range(steps):
             if layer:
@@ -92,13 +90,13 @@ class _LSTMSequence(torch.autograd.Function):
                 # eqs. (17)-(20): LN(W_h h) with the gain only; its bias and b are in gi
                 normalized, mean, rstd = torch.native_layer_norm(hw_[t], (units,), gain_hh, None, eps_hh)
                 stats_hh.append((mean, rstd))
-                torch.add(gi_[t], normalized, out=pre_[t])
+                pre = gi_[t] + normalized
             else:
-                torch.addmm(gi_[t], h_[t], weight_t, out=pre_[t])  # W_x x + W_h h + b
+                pre = torch.addmm(gi_[t], h_[t], weight_t)  # W_x x + W_h h + b
             # i, f, o = sigmoid; g = tanh. Two calls over the whole vector, the second overwriting
             # the g block, cost less than four over its quarters.
-            torch.sigmoid(pre_[t], out=act_[t])
-            torch.tanh(pre_g_[t], out=g_[t])
+            torch.sigmoid(pre, out=act_[t])
+            torch.tanh(pre[:, 2 * H : 3 * H], out=g_[t])
             i, f, g, o = i_[t], f_[t], g_[t], o_[t]
             c = torch.addcmul(f * c_[t], i, g, out=c_[t + 1])  # eq. (21): c_t = f * c_{t-1} + i * g
             if layer:
@@ -108,6 +106,8 @@ class _LSTMSequence(torch.autograd.Function):
             torch.mul(o, tanh_[t], out=h_[t + 1])  # eq. (22): h_t = o * tanh(LN(c_t))
         ctx.save_for_backward(hs, cs, gates, tanh_c, weight_hh, hw, gain_hh, gain_c, bias_c)
         ctx.stats = (stats_hh, stats_c)
+        # the per-step views, for the backward pass (making them again would cost as much as here)
+        ctx.views = (c_, act_, tanh_, i_, f_, g_, o_)
         # views of the saved buffers: autograd refuses a backward pass after they were written into
         return hs[1:], cs[steps]
 
@@ -129,8 +129,8 @@ class _LSTMSequence(torch.autograd.Function):
         # Per-step views, taken once, and the work done step by step while each step's tensors are
         # in the cache: on a CPU, one elementwise operation over all steps at once streams them from
         # memory and is slower.
-        go_, h_, c_, act_, tanh_, da_ = (x.unbind(0) for x in (grad_outputs, hs, cs, gates, tanh_c, d_gates))
-        i_, f_, g_, o_ = _blocks(gates)
+        c_, act_, tanh_, i_, f_, g_, o_ = ctx.views
+        go_, da_ = grad_outputs.unbind(0), d_gates.unbind(0)
         di_, df_, dg_, do_ = _blocks(d_gates)
         hw_ = hw.unbind(0) if layer else None
         dh = go_[steps - 1]  # dLoss/dh_t: through the output h_t and, but for the last, step t + 1
