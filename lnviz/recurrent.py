@@ -116,7 +116,8 @@ class Recurrent(nn.Module):
         state: the cell's initial state, None for zeros.
 
         Returns (outputs, final state), outputs: (batch, time, H) (time first if not batch_first),
-        and with `record=True` also a `Trace` of every step.
+        and with `record=True` also a `Trace` of every step. For an LSTM without batch norm and
+        record=False, the pass runs `lnviz.bptt` and is differentiable once (no double backward).
         """
         if x.dim() != 3:
             order = "(batch, time, input_size)" if self.batch_first else "(time, batch, input_size)"
