@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from lnviz import geometry as G
 from lnviz.figures import geometry as figures
 from lnviz.figures.core import apply
-from lnviz.panels import geometry as panel_module
+from lnviz.panels import base as panel_base
 from lnviz.panels.geometry import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
 
 
@@ -538,7 +538,7 @@ def test_weight_plane_panel_learning_rate_changes_the_step_not_the_gradient():
 def test_weight_plane_panel_sends_only_what_changed_and_ends_where_a_fresh_panel_starts(monkeypatch):
     panel = WeightPlanePanel()
     sent = []
-    monkeypatch.setattr(panel_module, "apply", lambda fig, update: apply(fig, sent.append(update) or update))
+    monkeypatch.setattr(panel_base, "apply", lambda fig, update: apply(fig, sent.append(update) or update))
     panel.controls["lr"].value = 0.5
     # the learning rate moves neither the circle, nor w, nor the gradient norms; it moves the path and the step
     assert sent[-1].traces[1] == {} and sent[-1].traces[3] == {} and sent[-1].traces[5] == {}

@@ -14,6 +14,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from lnviz.figures import Update, apply
+from lnviz.figures.core import changes
 
 #: The CSS class every panel's outer box carries; the browser tests find panels by it.
 PANEL_CLASS = "lnviz-panel"
@@ -43,6 +44,19 @@ class Panel:
 
     def _on_change(self, change: dict) -> None:
         apply(self.figure, self.compute())
+
+    def _redraw(self) -> None:
+        """Apply `compute()`'s update, only the properties that differ from the last update this
+        method applied (set `_drawn` to what the figure builder drew to skip the first full one).
+
+        For panels whose updates carry many unchanged arrays: plotly validates and compares every
+        property it is given, about a millisecond a trace. Not the default, because a property left
+        out is not reset: an axis range a user zoomed stays zoomed.
+        """
+        update = self.compute()
+        drawn = getattr(self, "_drawn", None)
+        apply(self.figure, update if drawn is None else changes(update, drawn))
+        self._drawn = update
 
     def compute(self) -> Update:
         """The figure update for the current control values."""

@@ -7,7 +7,7 @@ import torch
 
 from lnviz import geometry
 from lnviz.figures import geometry as figures
-from lnviz.figures.core import Update, apply, changes
+from lnviz.figures.core import Update
 from lnviz.panels.base import Panel, slider
 
 __all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
@@ -59,9 +59,7 @@ class WeightPlanePanel(Panel):
         # Send only the properties that changed: plotly validates and compares every array it is given,
         # about a millisecond a trace, and each slider leaves some alone (the learning rate moves neither
         # the circle nor w, ||w|| neither curve on the right).
-        update = self.compute()
-        apply(self.figure, changes(update, self._drawn))
-        self._drawn = update
+        self._redraw()
 
 
 class NormGrowthPanel(Panel):

@@ -16,7 +16,7 @@ import math
 import ipywidgets as widgets
 
 from lnviz import experiments as ex
-from lnviz.figures.core import Update, apply, changes
+from lnviz.figures.core import Update
 from lnviz.figures.training import batch_size_figure, batch_size_update, target_loss_figure, target_loss_update
 from lnviz.panels.base import STYLE, Panel, slider
 from lnviz.style import METHOD_NAMES
@@ -90,19 +90,10 @@ class TrainingPanel(Panel, metaclass=abc.ABCMeta):
         """A panel holding small finished runs: what a test of the controls needs to see them act."""
 
     def _on_change(self, change: dict) -> None:
+        # Only what changed (Panel._redraw): these figures have many axes and curves, and a control
+        # changes a few of them (a slider: some bars, a line and the title), a training record only
+        # the growing curve.
         self._redraw()
-
-    def _redraw(self) -> None:
-        """Apply the properties that changed since the last redraw, and only those.
-
-        plotly checks every property it is given, which costs a good part of a second for all the
-        axes and curves of these figures; a control changes a few of them (a slider: some bars, a
-        line and the title), and a record during training only the growing curve.
-        """
-        update = self.compute()
-        drawn = getattr(self, "_drawn", None)
-        apply(self.figure, update if drawn is None else changes(update, drawn))
-        self._drawn = update
 
 
 # ----------------------------------------------------------------------------------------------------
