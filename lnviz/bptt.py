@@ -78,31 +78,50 @@ class _LSTMSequence(torch.autograd.Function):
         # layer norm: its inputs and statistics, for its backward pass
         hw = gi.new_empty(steps, batch, units) if layer else None
         stats_hh, stats_c = [], []
+        # tanh(x) = 2 sigmoid(2x) - 1. On a CPU torch's tanh costs about twice its sigmoid per
+        # element, so g = tanh(a_g) comes out of the one sigmoid call over all four gate blocks, with
+        # the g block's pre-activation doubled (`twice_g`), and tanh(LN(c_t)) out of a sigmoid of
+        # LN(c_t) with its gain and bias doubled. The same numbers up to rounding.
+        twice_g = gi.new_ones(4, H)
+        twice_g[2] = 2
+        twice_g = twice_g.flatten()
+        minus_one = gi.new_tensor(-1.0)
         # h W^T with W^T laid out contiguously: up to 15% faster on a CPU than a transposed view
         weight_t = weight_hh.t().contiguous()
+        if layer:
+            gain_hh2, gain_c2, bias_c2 = gain_hh * twice_g, 2 * gain_c, 2 * bias_c
+        else:
+            weight_t.mul_(twice_g)
         # Per-step views, taken once: at these sizes indexing inside the loop is a visible cost.
         gi_, h_, c_, act_, tanh_ = (x.unbind(0) for x in (gi, hs, cs, gates, tanh_c))
         i_, f_, g_, o_ = _blocks(gates)
+        gi_g_ = gi[..., 2 * H : 3 * H].unbind(0)
         hw_ = hw.unbind(0) if layer else None
+        # One buffer for the pre-activations, written again at every step: it stays in the cache,
+        # where a new tensor per step would not (measured 5-10% of the whole pass).
+        pre = gi.new_empty(batch, units)
+        pre_g = pre[:, 2 * H : 3 * H]
         for t in range(steps):
             if layer:
                 torch.mm(h_[t], weight_t, out=hw_[t])
                 # eqs. (17)-(20): LN(W_h h) with the gain only; its bias and b are in gi
-                normalized, mean, rstd = torch.native_layer_norm(hw_[t], (units,), gain_hh, None, eps_hh)
+                normalized, mean, rstd = torch.native_layer_norm(hw_[t], (units,), gain_hh2, None, eps_hh)
                 stats_hh.append((mean, rstd))
-                pre = gi_[t] + normalized
+                torch.add(gi_[t], normalized, out=pre)
             else:
-                pre = torch.addmm(gi_[t], h_[t], weight_t)  # W_x x + W_h h + b
-            # i, f, o = sigmoid; g = tanh: two calls, the second overwriting the g block (measured
-            # no slower here than one call per gate, and it needs no views of pre)
-            torch.sigmoid(pre, out=act_[t])
-            torch.tanh(pre[:, 2 * H : 3 * H], out=g_[t])
-            i, f, g, o = i_[t], f_[t], g_[t], o_[t]
-            c = torch.addcmul(f * c_[t], i, g, out=c_[t + 1])  # eq. (21): c_t = f * c_{t-1} + i * g
+                torch.addmm(gi_[t], h_[t], weight_t, out=pre)  # W_x x + W_h h + b
+            pre_g.add_(gi_g_[t])  # the g block: twice its pre-activation
+            torch.sigmoid(pre, out=act_[t])  # i, f, o; and sigmoid(2 a_g) in the g block
+            g = torch.add(minus_one, g_[t], alpha=2, out=g_[t])  # tanh(a_g) = 2 sigmoid(2 a_g) - 1
+            i, f, o = i_[t], f_[t], o_[t]
+            c = torch.mul(f, c_[t], out=c_[t + 1]).addcmul_(i, g)  # eq. (21): c_t = f * c_{t-1} + i * g
             if layer:
-                c, mean, rstd = torch.native_layer_norm(c, (H,), gain_c, bias_c, eps_c)  # eq. (22): LN(c_t)
+                # eq. (22): 2 LN(c_t), and tanh(LN(c_t)) = 2 sigmoid(2 LN(c_t)) - 1
+                z2, mean, rstd = torch.native_layer_norm(c, (H,), gain_c2, bias_c2, eps_c)
                 stats_c.append((mean, rstd))
-            torch.tanh(c, out=tanh_[t])
+                torch.add(minus_one, torch.sigmoid(z2, out=tanh_[t]), alpha=2, out=tanh_[t])
+            else:
+                torch.tanh(c, out=tanh_[t])
             torch.mul(o, tanh_[t], out=h_[t + 1])  # eq. (22): h_t = o * tanh(LN(c_t))
         ctx.save_for_backward(hs, cs, gates, tanh_c, weight_hh, hw, gain_hh, gain_c, bias_c)
         ctx.stats = (stats_hh, stats_c)
@@ -121,7 +140,11 @@ class _LSTMSequence(torch.autograd.Function):
         H = units // 4
         if grad_outputs is None:
             grad_outputs = hs.new_zeros(steps, batch, H)
-        dc = cs.new_zeros(batch, H) if grad_c_last is None else grad_c_last
+        # dLoss/dc_t and dLoss/dh_t, and scratch: buffers written again at every step (see forward)
+        dc = cs.new_zeros(batch, H) if grad_c_last is None else grad_c_last.clone()
+        dz_buf, tmp, dh_buf = (cs.new_empty(batch, H) for _ in range(3))
+        slope = gates.new_empty(batch, units)
+        slope_g = slope[:, 2 * H : 3 * H]
         d_gates = torch.empty_like(gates)  # dLoss/da_t, the gates' pre-activations (= dLoss/dgi_t)
         d_hw = [] if layer else d_gates  # dLoss/d(h_{t-1} W_hh^T)
         d_gains_hh, d_gains_c, d_biases_c = [], [], []  # the layer norms', one per step
@@ -137,25 +160,25 @@ class _LSTMSequence(torch.autograd.Function):
         for t in reversed(range(steps)):
             act, tanh_z, i, f, g, o = act_[t], tanh_[t], i_[t], f_[t], g_[t], o_[t]
             # eq. (22): h_t = o * tanh(z), z = LN(c_t); tanh'(z) = 1 - tanh(z)^2
-            dz = dh * o
-            dz = torch.addcmul(dz, dz * tanh_z, tanh_z, value=-1)
+            dz = torch.mul(dh, o, out=dz_buf)
+            dz.addcmul_(torch.mul(dz, tanh_z, out=tmp), tanh_z, value=-1)
             if layer:
                 mean, rstd = stats_c[t]
                 dz, d_gain, d_bias = _layer_norm_backward(
                     dz, c_[t + 1], [H], mean, rstd, gain_c, bias_c, [True, True, True])
                 d_gains_c.append(d_gain)
                 d_biases_c.append(d_bias)
-            dc = dc + dz
+            dc.add_(dz)
             # eq. (21): c_t = f * c_{t-1} + i * g, and h_t = o * tanh(z)
             torch.mul(dc, g, out=di_[t])
             torch.mul(dc, c_[t], out=df_[t])
             torch.mul(dc, i, out=dg_[t])
             torch.mul(dh, tanh_z, out=do_[t])
             # through the nonlinearities: sigmoid' = s (1 - s) for i, f, o; tanh' = 1 - g^2 for g
-            slope = act - act * act
-            torch.addcmul(one, g, g, value=-1, out=slope[:, 2 * H : 3 * H])
+            torch.addcmul(act, act, act, value=-1, out=slope)
+            torch.addcmul(one, g, g, value=-1, out=slope_g)
             da = da_[t].mul_(slope)
-            dc = dc * f  # to c_{t-1}
+            dc.mul_(f)  # to c_{t-1}
             if layer:
                 # eqs. (17)-(20): a_t = gi_t + LN(h_{t-1} W_hh^T)
                 mean, rstd = stats_hh[t]
@@ -164,7 +187,10 @@ class _LSTMSequence(torch.autograd.Function):
                 d_gains_hh.append(d_gain)
                 d_hw.append(da)
             # to h_{t-1}, where the output's gradient joins it
-            dh = torch.addmm(go_[t - 1], da, weight_hh) if t > 0 else torch.mm(da, weight_hh)
+            if t > 0:
+                dh = torch.addmm(go_[t - 1], da, weight_hh, out=dh_buf)
+            else:
+                dh = torch.mm(da, weight_hh, out=dh_buf)
         d_gain_hh = d_gain_c = d_bias_c = None
         if layer:
             d_hw = torch.stack(d_hw[::-1])
