@@ -10,8 +10,7 @@ sequence for:
   lnviz_none   lnviz.Recurrent(lnviz.LSTMCell(norm="none"))
   lnviz_layer  lnviz.Recurrent(lnviz.LSTMCell(norm="layer")), the LN-LSTM. For both, Recurrent
                computes the input side for all steps at once and runs lnviz.bptt, whose backward
-               pass through time is written out (the weight gradient in one product, no autograd
-               graph per step)
+               pass through time is written out (no autograd graph per step)
   ln_naive     the same LN-LSTM cell called once per step (cell(x_t, state)) and differentiated by
                autograd, nothing hoisted
 The contenders run interleaved, round after round; a ratio is the median over rounds of the ratio

@@ -1,17 +1,23 @@
 """An LSTM, with or without layer normalization, run over a whole sequence with backpropagation
 through time written out by hand.
 
-Autograd run step by step builds some fifteen graph nodes per time step, accumulates the
-recurrent weight's gradient step after step and launches every elementwise kernel once per step.
-Here the forward pass records only the tensors the backward pass needs, and the backward pass
-differentiates the supplement's eqs. (17)-(22) directly:
-  - the one part that must go step by step backwards is the chain dh_t, dc_t -> dh_{t-1}, dc_{t-1};
-  - everything else is done once for all steps after (or before) that loop: the gate
-    derivatives sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2, the gradient of W_hh
-    (sum over t of dA_t^T h_{t-1}, one matrix product) and of the layer-norm gains and biases.
+Autograd run step by step builds some fifteen graph nodes per time step, keeps every intermediate
+tensor and accumulates the recurrent weight's gradient node by node. Here the forward pass records
+only the tensors the backward pass needs, and the backward pass differentiates the supplement's
+eqs. (17)-(22) directly, one step at a time from the last (the chain dh_t, dc_t -> dh_{t-1},
+dc_{t-1} cannot be done otherwise):
+  - the gate derivatives sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2 come from the saved
+    activations, while that step's tensors are in the cache;
+  - the gradient of W_hh, sum over t of dA_t^T h_{t-1}, is one matrix product over all steps
+    without layer norm, and is added step by step with it (see `_LSTMSequence.backward`);
+  - the layer-norm gains' and biases' gradients are summed once at the end.
+What made it fast on a CPU, each measured with `benchmarks/bench_rnn.py`: few operations per step,
+per-step scratch buffers written again in place (they stay in the cache), and tanh computed from the
+sigmoid that the other three gates need anyway.
+
 This is what `lnviz.LSTMCell` computes (norm "none" or "layer"), and `tests/test_bptt.py` checks it
 against autograd through the cell's own step, in float64, with `torch.autograd.gradcheck`.
-`lnviz.Recurrent` uses it for those LSTMs when it records no trace; see `benchmarks/bench_rnn.py`.
+`lnviz.Recurrent` uses it for those LSTMs when it records no trace.
 
 Shapes: T time steps, B cases, H hidden units, 4H gate units in torch's order i, f, g, o.
 """
@@ -146,7 +152,12 @@ class _LSTMSequence(torch.autograd.Function):
         slope = gates.new_empty(batch, units)
         slope_g = slope[:, 2 * H : 3 * H]
         d_gates = torch.empty_like(gates)  # dLoss/da_t, the gates' pre-activations (= dLoss/dgi_t)
-        d_hw = [] if layer else d_gates  # dLoss/d(h_{t-1} W_hh^T)
+        # dLoss/dW_hh = sum_t dA_t^T h_{t-1}, with dA_t = dLoss/d(h_{t-1} W_hh^T). Without layer norm
+        # dA_t is the gate gradient, which is already one tensor over all steps: one product at the
+        # end. With it, dA_t comes out of the layer norm's backward pass one step at a time, and is
+        # added in at once while it is in the cache (at 2 threads 5 ms of 45 faster than gathering
+        # the steps into one tensor for one product; the same at 1 thread).
+        d_weight = weight_hh.new_zeros(units, H) if layer else None
         d_gains_hh, d_gains_c, d_biases_c = [], [], []  # the layer norms', one per step
         one = gates.new_ones(())
         # Per-step views, taken once, and the work done step by step while each step's tensors are
@@ -156,6 +167,7 @@ class _LSTMSequence(torch.autograd.Function):
         go_, da_ = grad_outputs.unbind(0), d_gates.unbind(0)
         di_, df_, dg_, do_ = _blocks(d_gates)
         hw_ = hw.unbind(0) if layer else None
+        h_ = hs.unbind(0)
         dh = go_[steps - 1]  # dLoss/dh_t: through the output h_t and, but for the last, step t + 1
         for t in reversed(range(steps)):
             act, tanh_z, i, f, g, o = act_[t], tanh_[t], i_[t], f_[t], g_[t], o_[t]
@@ -185,7 +197,7 @@ class _LSTMSequence(torch.autograd.Function):
                 da, d_gain, _ = _layer_norm_backward(
                     da, hw_[t], [units], mean, rstd, gain_hh, None, [True, True, False])
                 d_gains_hh.append(d_gain)
-                d_hw.append(da)
+                d_weight.addmm_(da.t(), h_[t])
             # to h_{t-1}, where the output's gradient joins it
             if t > 0:
                 dh = torch.addmm(go_[t - 1], da, weight_hh, out=dh_buf)
@@ -193,8 +205,7 @@ class _LSTMSequence(torch.autograd.Function):
                 dh = torch.mm(da, weight_hh, out=dh_buf)
         d_gain_hh = d_gain_c = d_bias_c = None
         if layer:
-            d_hw = torch.stack(d_hw[::-1])
             d_gain_hh, d_gain_c, d_bias_c = (torch.stack(d).sum(0) for d in (d_gains_hh, d_gains_c, d_biases_c))
-        # dLoss/dW_hh = sum_t dA_t^T h_{t-1}: one matrix product over all steps and cases
-        d_weight = d_hw.flatten(0, 1).t().mm(hs[:-1].flatten(0, 1))
+        if not layer:  # dLoss/dW_hh = sum_t dA_t^T h_{t-1}: one matrix product over all steps and cases
+            d_weight = d_gates.flatten(0, 1).t().mm(hs[:-1].flatten(0, 1))
         return d_gates, dh, dc, d_weight, d_gain_hh, d_gain_c, d_bias_c, None, None

@@ -131,3 +131,24 @@ def test_batch_norm_lstm_still_runs_step_by_step() -> None:
     ref_outputs, _ = _stepwise(cell, x, cell.initial_state(6, x))
     torch.testing.assert_close(outputs, ref_outputs)
     torch.testing.assert_close(cell.bn_hh.running_mean, after_runner)
+
+
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_backward_leaves_the_incoming_gradients_alone_and_can_run_twice(norm: str) -> None:
+    """The backward pass works in buffers of its own: the gradients autograd hands it (here given
+    explicitly) are unchanged afterwards, and a second backward pass through the same graph gives
+    the same gradients (what `retain_graph=True` and gradcheck rely on)."""
+    cell = _cell(norm)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 6, 3, dtype=DOUBLE, generator=g)
+    outputs, (_, c) = Recurrent(cell)(x)
+    grad_outputs = torch.randn(outputs.shape, dtype=DOUBLE, generator=g)
+    grad_c = torch.randn(c.shape, dtype=DOUBLE, generator=g)
+    kept = grad_outputs.clone(), grad_c.clone()
+    params = list(cell.parameters())
+    first = torch.autograd.grad((outputs, c), params, (grad_outputs, grad_c), retain_graph=True)
+    torch.testing.assert_close(grad_outputs, kept[0], rtol=0, atol=0)
+    torch.testing.assert_close(grad_c, kept[1], rtol=0, atol=0)
+    second = torch.autograd.grad((outputs, c), params, (grad_outputs, grad_c))
+    for a, b in zip(first, second, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
