@@ -157,7 +157,7 @@ class _LSTMSequence(torch.autograd.Function):
         # end. With it, dA_t comes out of the layer norm's backward pass one step at a time, and is
         # added in at once while it is in the cache (at 2 threads 5 ms of 45 faster than gathering
         # the steps into one tensor for one product; the same at 1 thread).
-        d_weight = weight_hh.new_zeros(units, H) if layer else None
+        d_weight_t = weight_hh.new_zeros(H, units) if layer else None  # its transpose, sum_t h_{t-1}^T dA_t
         d_gains_hh, d_gains_c, d_biases_c = [], [], []  # the layer norms', one per step
         one = gates.new_ones(())
         # Per-step views, taken once, and the work done step by step while each step's tensors are
@@ -167,7 +167,7 @@ class _LSTMSequence(torch.autograd.Function):
         go_, da_ = grad_outputs.unbind(0), d_gates.unbind(0)
         di_, df_, dg_, do_ = _blocks(d_gates)
         hw_ = hw.unbind(0) if layer else None
-        h_ = hs.unbind(0)
+        hT_ = hs.transpose(1, 2).unbind(0)  # h_{t-1}^T: (H, B) views, for dW_hh^T
         dh = go_[steps - 1]  # dLoss/dh_t: through the output h_t and, but for the last, step t + 1
         for t in reversed(range(steps)):
             act, tanh_z, i, f, g, o = act_[t], tanh_[t], i_[t], f_[t], g_[t], o_[t]
@@ -197,15 +197,16 @@ class _LSTMSequence(torch.autograd.Function):
                 da, d_gain, _ = _layer_norm_backward(
                     da, hw_[t], [units], mean, rstd, gain_hh, None, [True, True, False])
                 d_gains_hh.append(d_gain)
-                d_weight.addmm_(da.t(), h_[t])
+                d_weight_t.addmm_(hT_[t], da)
             # to h_{t-1}, where the output's gradient joins it
             if t > 0:
                 dh = torch.addmm(go_[t - 1], da, weight_hh, out=dh_buf)
             else:
                 dh = torch.mm(da, weight_hh, out=dh_buf)
-        d_gain_hh = d_gain_c = d_bias_c = None
         if layer:
+            d_weight = d_weight_t.t()
             d_gain_hh, d_gain_c, d_bias_c = (torch.stack(d).sum(0) for d in (d_gains_hh, d_gains_c, d_biases_c))
-        if not layer:  # dLoss/dW_hh = sum_t dA_t^T h_{t-1}: one matrix product over all steps and cases
+        else:  # dLoss/dW_hh = sum_t dA_t^T h_{t-1}: one matrix product over all steps and cases
             d_weight = d_gates.flatten(0, 1).t().mm(hs[:-1].flatten(0, 1))
+            d_gain_hh = d_gain_c = d_bias_c = None
         return d_gates, dh, dc, d_weight, d_gain_hh, d_gain_c, d_bias_c, None, None
