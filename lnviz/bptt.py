@@ -104,7 +104,8 @@ class _LSTMSequence(torch.autograd.Function):
         gi_g_ = gi[..., 2 * H : 3 * H].unbind(0)
         hw_ = hw.unbind(0) if layer else None
         # One buffer for the pre-activations, written again at every step: it stays in the cache,
-        # where a new tensor per step would not (measured 5-10% of the whole pass).
+        # where a new tensor per step would not (7% of the forward pass at hidden 128, 1 thread;
+        # the backward pass's scratch buffers below gained 6% of it).
         pre = gi.new_empty(batch, units)
         pre_g = pre[:, 2 * H : 3 * H]
         for t in range(steps):
