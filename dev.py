@@ -39,15 +39,20 @@ def run(*args: str | os.PathLike) -> None:
     subprocess.run([str(a) for a in args], check=True, cwd=ROOT)
 
 
+def _stamp(project: bytes, extras: str) -> str:
+    """What a set-up installed: the project file, the torch pin and the extras."""
+    return hashlib.sha256(project + f"{TORCH}|{extras}".encode()).hexdigest()
+
+
 def setup(extras: str) -> Path:
     """Create .venv and install lnviz[extras] into it, unless the same set-up is already there."""
     if sys.version_info < (3, 10):
         sys.exit(f"lnviz needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     python = venv_bin("python")
     stamp_file = VENV / "lnviz-setup.stamp"
-    stamp = hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + f"{TORCH}|{extras}".encode())).hexdigest()
-    # a test set-up also serves the lab; the reverse is not true
-    wanted = {stamp, hashlib.sha256(((ROOT / "pyproject.toml").read_bytes() + f"{TORCH}|test".encode())).hexdigest()}
+    project = (ROOT / "pyproject.toml").read_bytes()
+    stamp = _stamp(project, extras)
+    wanted = {stamp, _stamp(project, "test")}  # a test set-up also serves the lab; the reverse is not true
     if python.exists() and stamp_file.exists() and stamp_file.read_text().strip() in wanted:
         return python
     if not python.exists():
@@ -82,9 +87,11 @@ def ensure_chromium() -> str:
         found = find_chromium()
         if found:
             return found
-    sys.exit("The browser tests need Chromium and none was found.\n"
-             "Install one (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: install Google Chrome),\n"
-             "or point LNVIZ_CHROMIUM at a Chromium or Chrome executable, then run this command again.")
+    sys.exit(
+        "The browser tests need Chromium and none was found.\n"
+        "Install one (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: install Google Chrome),\n"
+        "or point LNVIZ_CHROMIUM at a Chromium or Chrome executable, then run this command again."
+    )
 
 
 def lab(args: list[str]) -> int:
@@ -95,10 +102,21 @@ def lab(args: list[str]) -> int:
     return subprocess.call([str(venv_bin("jupyter")), "lab", *options, *args], cwd=ROOT)
 
 
+def lint() -> int:
+    """ruff's lint rules and its formatting (configured in pyproject.toml); 0 when both are clean."""
+    ruff = str(venv_bin("ruff"))
+    checked = subprocess.call([ruff, "check", "."], cwd=ROOT)
+    formatted = subprocess.call([ruff, "format", "--check", "."], cwd=ROOT)
+    if checked or formatted:
+        say("lint failed: `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes most of it")
+    return checked or formatted
+
+
 def test(args: list[str]) -> int:
     python = setup("test")
     env = dict(os.environ, LNVIZ_CHROMIUM=ensure_chromium())
-    return subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
+    tested = subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT, env=env)
+    return lint() or tested
 
 
 def export(args: list[str]) -> int:

@@ -23,8 +23,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from lnviz import functional as LF
-from lnviz.norms import LayerNorm
+from lnviz.nn import functional as LF
+from lnviz.nn.norms import LayerNorm
 
 # (cases, hidden): one batch, one batch of T=64 time steps flattened, a wider layer
 SIZES = [(64, 128), (64 * 64, 128), (256, 512)]
@@ -41,8 +41,9 @@ def _contenders(module: LayerNorm) -> dict[str, Callable[[torch.Tensor], torch.T
     }
 
 
-def _time_once(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, grad: torch.Tensor,
-               inputs: tuple[torch.Tensor, ...]) -> float:
+def _time_once(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, grad: torch.Tensor, inputs: tuple[torch.Tensor, ...]
+) -> float:
     """Seconds for one forward and one backward (gradients w.r.t. x, weight and bias)."""
     start = time.perf_counter()
     torch.autograd.grad(fn(x), inputs, grad)
@@ -82,23 +83,29 @@ def bench(cases: int, hidden: int, seconds: float, seed: int = 0) -> tuple[dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="time budget per size (default 5)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (default 1: steadier on a shared machine)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default 1: steadier on a shared machine)"
+    )
     parser.add_argument("--no-check", action="store_true", help=f"do not fail above {MAX_MODULE_RATIO}x")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}, {args.threads} thread(s); median us per forward+backward, "
-          f"median per-round ratios")
-    print(f"{'size':>12} {'rounds':>6} {'F.layer_norm':>13} {'LayerNorm':>10} {'teaching':>10} "
-          f"{'module/F':>9} {'teaching/F':>11}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s); median us per forward+backward, median per-round ratios"
+    )
+    print(
+        f"{'size':>12} {'rounds':>6} {'F.layer_norm':>13} {'LayerNorm':>10} {'teaching':>10} "
+        f"{'module/F':>9} {'teaching/F':>11}"
+    )
     worst = 0.0
     for cases, hidden in SIZES:
         median, ratio, rounds = bench(cases, hidden, args.seconds)
         worst = max(worst, ratio["lnviz.LayerNorm"])
-        print(f"{f'({cases}, {hidden})':>12} {rounds:6d} {median['F.layer_norm'] * 1e6:13.1f} "
-              f"{median['lnviz.LayerNorm'] * 1e6:10.1f} {median['teaching formula'] * 1e6:10.1f} "
-              f"{ratio['lnviz.LayerNorm']:9.3f} {ratio['teaching formula']:11.2f}")
+        print(
+            f"{f'({cases}, {hidden})':>12} {rounds:6d} {median['F.layer_norm'] * 1e6:13.1f} "
+            f"{median['lnviz.LayerNorm'] * 1e6:10.1f} {median['teaching formula'] * 1e6:10.1f} "
+            f"{ratio['lnviz.LayerNorm']:9.3f} {ratio['teaching formula']:11.2f}"
+        )
 
     verdict = "ok" if worst <= MAX_MODULE_RATIO else "TOO SLOW"
     print(f"worst lnviz.LayerNorm / F.layer_norm = {worst:.3f} (target <= {MAX_MODULE_RATIO}): {verdict}")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from notebook_utils import NOTEBOOKS, error_outputs, execute  # noqa: E402
+from notebook_utils import NOTEBOOKS, error_outputs, execute
 
 BUDGET_S = 20.0
 

@@ -46,20 +46,28 @@ def bench(cases: int, hidden: int, seconds: float, seed: int = 0) -> tuple[dict[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="time budget per size (default 4)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (default 1: steadier on a shared machine)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default 1: steadier on a shared machine)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}, {args.threads} thread(s); median us per forward+backward; "
-          f"RMS/layer = median per-round ratio")
-    print(f"{'size':>12} {'rounds':>6} {'F.layer':>9} {'F.rms':>9} {'LF.layer':>9} {'LF.rms':>9} "
-          f"{'RMS/layer torch':>16} {'RMS/layer written out':>22}")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s); median us per forward+backward; "
+        f"RMS/layer = median per-round ratio"
+    )
+    print(
+        f"{'size':>12} {'rounds':>6} {'F.layer':>9} {'F.rms':>9} {'LF.layer':>9} {'LF.rms':>9} "
+        f"{'RMS/layer torch':>16} {'RMS/layer written out':>22}"
+    )
     for cases, hidden in SIZES:
         median, ratio, rounds = bench(cases, hidden, args.seconds)
         us = [median[name] * 1e6 for pair in SPEED_PAIRS.values() for name in pair]
-        print(f"{f'({cases}, {hidden})':>12} {rounds:6d} " + " ".join(f"{u:9.1f}" for u in us)
-              + f" {ratio['torch']:16.2f} {ratio['written out']:22.2f}")
+        print(
+            f"{f'({cases}, {hidden})':>12} {rounds:6d} "
+            + " ".join(f"{u:9.1f}" for u in us)
+            + f" {ratio['torch']:16.2f} {ratio['written out']:22.2f}"
+        )
     return 0
 
 

@@ -9,7 +9,7 @@ sequence for:
   cell_loop    a Python loop of torch.nn.LSTMCell (C++ gates), one call per step: a stricter reference
   lnviz_none   lnviz.Recurrent(lnviz.LSTMCell(norm="none"))
   lnviz_layer  lnviz.Recurrent(lnviz.LSTMCell(norm="layer")), the LN-LSTM. For both, Recurrent
-               computes the input side for all steps at once and runs lnviz.bptt, whose backward
+               computes the input side for all steps at once and runs lnviz.nn.bptt, whose backward
                pass through time is written out (no autograd graph per step)
   ln_naive     the same LN-LSTM cell called once per step (cell(x_t, state)) and differentiated by
                autograd, nothing hoisted
@@ -18,7 +18,8 @@ within each round, so that load from elsewhere that drifts slowly affects both s
 Prints the median times and the ratios.
 
 Targets: lnviz_layer / lnviz_none <= 1.3 (LN costs at most 30%) and lnviz_layer / loop <= 1.0 (the
-LN-LSTM is no slower than the straightforward loop LSTM without LN). lnviz_layer / cell_loop is reported. Exits 1 on a missed target unless
+LN-LSTM is no slower than the straightforward loop LSTM without LN). lnviz_layer / cell_loop is reported.
+Exits 1 on a missed target unless
 --no-check. Uses torch's default number of threads unless --threads. About two minutes with the
 defaults on an idle machine; other load on the machine slows every contender and blurs the ratios.
 
@@ -36,8 +37,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from lnviz.recurrent import Recurrent
-from lnviz.rnn import LSTMCell
+from lnviz.nn.cells import LSTMCell
+from lnviz.nn.recurrent import Recurrent
 
 TIME_STEPS, BATCH, INPUT = 64, 64, 32
 MAX_LN_OVER_NONE = 1.3
@@ -56,7 +57,12 @@ def contenders(x: Tensor, hidden: int) -> dict[str, tuple[nn.Module, Callable[[]
         h = c = x.new_zeros(x.shape[0], hidden)
         outputs = []
         for t in range(x.shape[1]):
-            gates = x[:, t] @ torch_cell.weight_ih.t() + torch_cell.bias_ih + h @ torch_cell.weight_hh.t() + torch_cell.bias_hh
+            gates = (
+                x[:, t] @ torch_cell.weight_ih.t()
+                + torch_cell.bias_ih
+                + h @ torch_cell.weight_hh.t()
+                + torch_cell.bias_hh
+            )
             i, f, g, o = gates.chunk(4, 1)
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)
@@ -123,29 +129,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9, help="timed rounds per size (median taken)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[128, 512])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's own choice); 1 is steadier on a busy machine")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: torch's own choice); 1 is steadier on a busy machine",
+    )
     parser.add_argument("--no-check", action="store_true", help="report only; never exit 1")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"T={TIME_STEPS}, batch={BATCH}, input={INPUT}; forward+backward, median of {args.repeats}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"T={TIME_STEPS}, batch={BATCH}, input={INPUT}; forward+backward, median of {args.repeats}"
+    )
     missed = []
     for hidden in args.hidden:
         times = measure(hidden, args.repeats)
         print(f"\nhidden={hidden}")
         for name, seconds in times.items():
-            print(f"  {name:<12} {statistics.median(seconds) * 1e3:8.1f} ms   "
-                  f"{ratio(times, name, 'torch_lstm'):5.2f}x torch_lstm")
+            print(
+                f"  {name:<12} {statistics.median(seconds) * 1e3:8.1f} ms   "
+                f"{ratio(times, name, 'torch_lstm'):5.2f}x torch_lstm"
+            )
         ln_none = ratio(times, "lnviz_layer", "lnviz_none")
         ln_loop = ratio(times, "lnviz_layer", "loop")
-        print(f"  lnviz_layer / lnviz_none = {ln_none:.2f}  (target <= {MAX_LN_OVER_NONE})"
-              + spread(times, "lnviz_layer", "lnviz_none"))
-        print(f"  lnviz_layer / loop       = {ln_loop:.2f}  (target <= {MAX_LN_OVER_LOOP})"
-              + spread(times, "lnviz_layer", "loop"))
-        print(f"  lnviz_layer / cell_loop  = {ratio(times, 'lnviz_layer', 'cell_loop'):.2f}  (reported: C++ gates per step)")
+        print(
+            f"  lnviz_layer / lnviz_none = {ln_none:.2f}  (target <= {MAX_LN_OVER_NONE})"
+            + spread(times, "lnviz_layer", "lnviz_none")
+        )
+        print(
+            f"  lnviz_layer / loop       = {ln_loop:.2f}  (target <= {MAX_LN_OVER_LOOP})"
+            + spread(times, "lnviz_layer", "loop")
+        )
+        print(
+            f"  lnviz_layer / cell_loop  = {ratio(times, 'lnviz_layer', 'cell_loop'):.2f}"
+            "  (reported: C++ gates per step)"
+        )
         print(f"  ln_naive / lnviz_layer   = {ratio(times, 'ln_naive', 'lnviz_layer'):.2f}  (gain from the runner)")
         if ln_none > MAX_LN_OVER_NONE:
             missed.append(f"hidden={hidden}: lnviz_layer / lnviz_none = {ln_none:.2f} > {MAX_LN_OVER_NONE}")

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from notebook_utils import NOTEBOOKS, error_outputs, execute  # noqa: E402
+from notebook_utils import NOTEBOOKS, error_outputs, execute
 
 BUDGET_S = 20.0
-TRAINING_NOTEBOOKS = ("04_rnn_training_curves", "05_batch_size_robustness")
+TRAINING_NOTEBOOKS = ("04_rnn_training", "05_batch_size")
 
 
 def time_notebook(path: Path, quick: bool) -> tuple[float, list[str]]:
@@ -43,7 +43,7 @@ def time_default_runs() -> None:
     """Each training panel's default run in this process: wall and CPU seconds."""
     import torch
 
-    from lnviz.panels.training import BatchSizePanel, RNNTrainingPanel
+    from lnviz.panels import BatchSizePanel, RNNTrainingPanel
 
     # The first optimizer imports torch._dynamo (seconds, once per process): not part of a run.
     torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])

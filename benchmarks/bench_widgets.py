@@ -15,22 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 MEDIAN_TARGET_MS, P95_TARGET_MS = 30.0, 60.0
+#: The tests' panel_examples module: every panel in the package, training panels with tiny runs.
+TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 KERNEL_CODE = r"""
-import inspect, json, time
+import json, time
 import numpy as np
 import ipywidgets as widgets
-from lnviz import panels
-
-def subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from subclasses(sub)
+import sys
+sys.path.insert(0, TESTS)
+from panel_examples import all_panels, make
 
 def values(control):
     if isinstance(control, widgets.FloatLogSlider):
@@ -40,11 +40,8 @@ def values(control):
     return list(np.linspace(control.min, control.max, 7).astype(type(control.value)))
 
 results = {}
-for cls in sorted(subclasses(panels.Panel), key=lambda c: c.__name__):
-    if inspect.isabstract(cls):
-        continue
-    # training panels start empty; their example() holds tiny finished runs for the controls to act on
-    panel = cls.example() if hasattr(cls, "example") else cls()
+for cls in all_panels():
+    panel = make(cls)  # training panels get tiny finished runs for their controls to act on
     times = []
     for _ in range(REPEATS):
         for control in panel.controls.values():
@@ -55,7 +52,7 @@ for cls in sorted(subclasses(panels.Panel), key=lambda c: c.__name__):
                 control.value = v
                 times.append(1000 * (time.perf_counter() - t))
     continuous = any(getattr(c, "continuous_update", False) for c in panel.controls.values()
-                     if isinstance(c, widgets.widgets.widget_int._Int) or isinstance(c, widgets.widgets.widget_float._Float)
+                     if isinstance(c, (widgets.widgets.widget_int._Int, widgets.widgets.widget_float._Float))
                      or isinstance(c, widgets.SelectionSlider))
     results[cls.__name__] = {"times": times, "continuous": continuous}
 print("RESULTS" + json.dumps(results))
@@ -63,7 +60,11 @@ print("RESULTS" + json.dumps(results))
 
 
 def measure(repeats: int) -> dict[str, list[float]]:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KERNEL_CODE.replace("REPEATS", str(repeats)))])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(KERNEL_CODE.replace("REPEATS", str(repeats)).replace("TESTS", repr(str(TESTS))))
+        ]
+    )
     NotebookClient(nb, timeout=1200, kernel_name="python3", store_widget_state=False).execute()
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
     return json.loads(text.split("RESULTS", 1)[1])
@@ -77,7 +78,10 @@ def main() -> int:
     import numpy as np
 
     results = measure(args.repeats)
-    print(f"{'panel':<24}{'updates':>8}{'median ms':>11}{'p95 ms':>9}   targets: median <= {MEDIAN_TARGET_MS:.0f}, p95 <= {P95_TARGET_MS:.0f}")
+    print(
+        f"{'panel':<24}{'updates':>8}{'median ms':>11}{'p95 ms':>9}   "
+        f"targets: median <= {MEDIAN_TARGET_MS:.0f}, p95 <= {P95_TARGET_MS:.0f}"
+    )
     missed = []
     for name, result in results.items():
         times = result["times"]

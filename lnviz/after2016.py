@@ -5,7 +5,7 @@ Three threads, each reduced to something a slider can move:
 - RMS norm (Zhang and Sennrich, 2019) drops layer norm's re-centering: sigma = RMS(a), mu = 0. What
   that costs (an invariance, see `lnviz.invariance`) and what it saves (time, measured here).
 - Where the norm sits in a Transformer layer (Xiong et al., 2020): the gradient norm of every layer's
-  feed-forward weights at initialization, post-LN against pre-LN, in `lnviz.transformer.TinyTransformer`.
+  feed-forward weights at initialization, post-LN against pre-LN, in `lnviz.nn.transformer.TinyTransformer`.
 - Where eps sits: the conventions of torch, Keras and the authors' Lua code, and what each does to a
   case whose summed inputs barely vary.
 """
@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lnviz import functional as LF
-from lnviz.dynamics import single_thread
-from lnviz.transformer import NORM_POSITIONS, NORMS, TinyTransformer
-
+from lnviz.nn import functional as LF
+from lnviz.nn.transformer import BLOCK_NORMS, NORM_POSITIONS, TinyTransformer
+from lnviz.scheduler import threads
+from lnviz.validation import positive_int
 
 # ----------------------------------------------------------------------------------------------------
 # A row of summed inputs
@@ -116,8 +116,7 @@ def race(contenders: dict[str, Callable[[], object]], rounds: int, seed: int = 0
     """Seconds per call of each contender, `rounds` calls each, interleaved in a fresh random order
     every round, so that load from other processes falls on all of them alike. Two untimed calls
     each first warm up the allocator and autograd's caches."""
-    if not (isinstance(rounds, int) and rounds >= 1):
-        raise ValueError(f"race expected rounds to be a positive int, got {rounds!r}")
+    positive_int(rounds, "rounds", "race")
     names = list(contenders)
     for name in names:
         contenders[name]()
@@ -140,7 +139,7 @@ def per_round_ratio(times: dict[str, list[float]], numerator: str, denominator: 
 
 def speed_ratios(n_cases: int = 128, hidden: int = 256, rounds: int = 100, seed: int = 0) -> dict[str, float]:
     """RMS norm's forward+backward time over layer norm's, for each pair of `SPEED_PAIRS`."""
-    with single_thread():
+    with threads(1):
         times = race(forward_backward_contenders(n_cases, hidden, seed), rounds, seed)
     return {pair: per_round_ratio(times, rms, layer) for pair, (layer, rms) in SPEED_PAIRS.items()}
 
@@ -176,21 +175,20 @@ def layer_gradient_norms(model: TinyTransformer, tokens: Tensor) -> Tensor:
     return per_block.sqrt()
 
 
-def gradient_profile(n_layers: int, d_model: int, norm_position: str, norm: str = "layer",
-                     seed: int = 0) -> Tensor:
+def gradient_profile(n_layers: int, d_model: int, norm_position: str, norm: str = "layer", seed: int = 0) -> Tensor:
     """Per-layer gradient norms (n_layers,) of a freshly initialized `TinyTransformer`, seeded.
 
     The same seed gives the same random tokens for every architecture; the global RNG is left as it was.
     """
     if norm_position not in NORM_POSITIONS:
         raise ValueError(f"norm_position must be one of {NORM_POSITIONS}, got {norm_position!r}")
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if norm not in BLOCK_NORMS:
+        raise ValueError(f"norm must be one of {BLOCK_NORMS}, got {norm!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = TinyTransformer(n_layers, d_model, N_HEADS, FF_MULTIPLE * d_model, VOCAB_SIZE, norm_position, norm)
     tokens = random_tokens(GRAD_BATCH, GRAD_SEQ_LEN, VOCAB_SIZE, seed)
-    with single_thread():
+    with threads(1):
         return layer_gradient_norms(model, tokens)
 
 
@@ -199,11 +197,14 @@ def growth(profile: Tensor) -> float:
     return (profile[-1] / profile[0]).item()
 
 
-def growth_by_seed(n_layers: int, d_model: int, norm: str = "layer",
-                   seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> dict[str, list[float]]:
+def growth_by_seed(
+    n_layers: int, d_model: int, norm: str = "layer", seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+) -> dict[str, list[float]]:
     """{norm position: [growth of the gradient profile for each seed]}: one random model per seed."""
-    return {position: [growth(gradient_profile(n_layers, d_model, position, norm, seed)) for seed in seeds]
-            for position in NORM_POSITIONS}
+    return {
+        position: [growth(gradient_profile(n_layers, d_model, position, norm, seed)) for seed in seeds]
+        for position in NORM_POSITIONS
+    }
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import torch
 
-from lnviz import functional as LF
+from lnviz.nn import functional as LF
 
 POOLING_METHODS: tuple[str, ...] = ("batch", "layer")
 
@@ -82,8 +82,9 @@ class BatchDependence:
         return (self.bn_train - self.bn_eval).abs().mean().item()
 
 
-def batch_dependence(batch_size: int, n_draws: int = 100, n_hidden: int = 8, n_population: int = 2000,
-                     seed: int = 0, eps: float = 1e-5) -> BatchDependence:
+def batch_dependence(
+    batch_size: int, n_draws: int = 100, n_hidden: int = 8, n_population: int = 2000, seed: int = 0, eps: float = 1e-5
+) -> BatchDependence:
     """Put case 0 of a population into `n_draws` random mini-batches of `batch_size` and normalize it.
 
     The other B - 1 members of draw k are the first B - 1 cases of a fixed random ordering of the rest of
@@ -101,8 +102,9 @@ def batch_dependence(batch_size: int, n_draws: int = 100, n_hidden: int = 8, n_p
     mu = batches.mean(dim=1)
     var = batches.var(dim=1, unbiased=False)
     bn_train = (case - mu) / torch.sqrt(var + eps)
-    bn_eval = LF.batch_norm(case[None], population.mean(0), population.var(0, unbiased=False),
-                            training=False, eps=eps)[0]
+    bn_eval = LF.batch_norm(case[None], population.mean(0), population.var(0, unbiased=False), training=False, eps=eps)[
+        0
+    ]
     ln = LF.layer_norm(case[None], (n_hidden,), eps=eps)[0]
     return BatchDependence(batch_size, bn_train, bn_eval, ln)
 

@@ -26,20 +26,29 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from lnviz import data
-from lnviz.dynamics import single_thread
-from lnviz.norms import LayerNorm
+from lnviz.nn.convnet import METHODS, ConvNet
+from lnviz.scheduler import threads
 from lnviz.train import History, train
+from lnviz.validation import positive_int
 
 __all__ = [
-    "METHODS", "POOLING_METHODS", "ConvNet", "ConvData", "conv_data", "train_convnet", "Pooling",
-    "pooled_tiles", "pooling", "sample_summed_inputs", "BorderStatistics", "border_distance", "border_statistics",
+    "METHODS",
+    "POOLING_METHODS",
+    "ConvNet",
+    "ConvData",
+    "conv_data",
+    "train_convnet",
+    "Pooling",
+    "pooled_tiles",
+    "pooling",
+    "sample_summed_inputs",
+    "BorderStatistics",
+    "border_distance",
+    "border_statistics",
 ]
-
-#: The normalizations a `ConvNet` can put after each convolution.
-METHODS: tuple[str, ...] = ("none", "batch", "layer", "group")
 
 #: The methods whose pooled entries the notebook pictures (no normalization pools nothing).
 POOLING_METHODS: tuple[str, ...] = ("batch", "layer", "group")
@@ -47,86 +56,10 @@ POOLING_METHODS: tuple[str, ...] = ("batch", "layer", "group")
 IMAGE_SIDE = data.IMAGE_SIDE
 
 
-def _norm_layer(norm: str, channels: int, side: int, num_groups: int, factory: dict) -> nn.Module:
-    """The normalization of a (N, channels, side, side) summed-input array."""
-    if norm == "batch":
-        return nn.BatchNorm2d(channels, **factory)  # eq. (2): per channel, over (N, H, W)
-    if norm == "layer":
-        return LayerNorm((channels, side, side), **factory)  # eq. (3), (4): per case, over (C, H, W)
-    if norm == "group":
-        return nn.GroupNorm(num_groups, channels, **factory)  # per case, over a group of channels and (H, W)
-    return nn.Identity()
-
-
-class ConvNet(nn.Module):
-    """conv 3x3 (1 -> C1) -> norm -> ReLU -> max-pool 2 -> conv 3x3 (C1 -> C2) -> norm -> ReLU ->
-    max-pool 2 -> Linear readout to logits.
-
-    The convolutions pad with zeros ("same"), so a unit near the border sees part of the blank
-    margin, or only padding. With a normalization the convolutions have no bias: the normalization's
-    bias is the b of eq. (1) (under batch norm a bias before it would be subtracted out again).
-    `norm` is one of `METHODS`; `num_groups` is the number of groups of group norm, which must divide
-    both channel counts. x: (batch, 1, 28, 28) -> logits (batch, num_classes).
-    """
-
-    def __init__(
-        self,
-        norm: str = "none",
-        channels: tuple[int, int] = (8, 16),
-        num_groups: int = 4,
-        num_classes: int = 10,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__()
-        if norm not in METHODS:
-            raise ValueError(f"ConvNet expected norm to be one of {METHODS}, got {norm!r}")
-        c1, c2 = channels
-        for name, value in (("channels[0]", c1), ("channels[1]", c2), ("num_classes", num_classes)):
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f"ConvNet expected {name} to be a positive int, got {value!r}")
-        if norm == "group" and not (isinstance(num_groups, int) and num_groups > 0 and c1 % num_groups == 0
-                                    and c2 % num_groups == 0):
-            raise ValueError(f"ConvNet expected num_groups to divide both channel counts {channels}, "
-                             f"got {num_groups!r}")
-        self.norm = norm
-        self.channels = (c1, c2)
-        self.num_groups = num_groups
-        factory = {"device": device, "dtype": dtype}
-        bias = norm == "none"
-        half = IMAGE_SIDE // 2
-        self.conv1 = nn.Conv2d(1, c1, 3, padding=1, bias=bias, **factory)
-        self.norm1 = _norm_layer(norm, c1, IMAGE_SIDE, num_groups, factory)
-        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1, bias=bias, **factory)
-        self.norm2 = _norm_layer(norm, c2, half, num_groups, factory)
-        self.readout = nn.Linear(c2 * (half // 2) ** 2, num_classes, **factory)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (batch, 1, 28, 28) -> logits (batch, num_classes)."""
-        _check_images(x, "ConvNet")
-        h = F.max_pool2d(F.relu(self.norm1(self.conv1(x))), 2)
-        h = F.max_pool2d(F.relu(self.norm2(self.conv2(h))), 2)
-        return self.readout(h.flatten(1))
-
-    def summed_inputs(self, x: Tensor) -> Tensor:
-        """The first layer's summed inputs a = W * x of eq. (1), without any bias: what the
-        normalization receives. x: (batch, 1, 28, 28) -> (batch, C1, 28, 28)."""
-        _check_images(x, "ConvNet.summed_inputs")
-        return F.conv2d(x, self.conv1.weight, None, padding=1)
-
-    def extra_repr(self) -> str:
-        return f"norm={self.norm!r}"
-
-
-def _check_images(x: Tensor, who: str) -> None:
-    if x.dim() != 4 or tuple(x.shape[1:]) != (1, IMAGE_SIDE, IMAGE_SIDE):
-        raise ValueError(f"{who} expected input of shape (batch, 1, {IMAGE_SIDE}, {IMAGE_SIDE}), "
-                         f"got {tuple(x.shape)}")
-
-
 # ----------------------------------------------------------------------------------------------------
 # Data and training
 # ----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class ConvData:
@@ -154,8 +87,13 @@ def conv_data(download: bool = False) -> ConvData:
 
     n = len(train_digits.labels)
     source = f"{n:,} MNIST training digits" + (" (shipped with lnviz)" if n < 60_000 else "")
-    return ConvData(images(train_digits), torch.from_numpy(train_digits.labels),
-                    images(test_digits), torch.from_numpy(test_digits.labels), source)
+    return ConvData(
+        images(train_digits),
+        torch.from_numpy(train_digits.labels),
+        images(test_digits),
+        torch.from_numpy(test_digits.labels),
+        source,
+    )
 
 
 def train_convnet(
@@ -176,19 +114,30 @@ def train_convnet(
     It records `records` times, each time scoring `val_size` test digits (None: all of them).
     Torch runs on one thread: at this size a second thread costs more than it saves.
     """
-    if not (isinstance(records, int) and records >= 1):
-        raise ValueError(f"records must be a positive int, got {records!r}")
+    positive_int(records, "records", "train_convnet")
     d = conv_data()
-    with single_thread():
-        return train(lambda: ConvNet(norm, num_groups=num_groups), d.x_train, d.y_train, d.x_test, d.y_test,
-                     steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                     eval_every=max(1, steps // records), val_size=val_size, progress=progress,
-                     callback=callback)
+    with threads(1):
+        return train(
+            lambda: ConvNet(norm, num_groups=num_groups),
+            d.x_train,
+            d.y_train,
+            d.x_test,
+            d.y_test,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            eval_every=max(1, steps // records),
+            val_size=val_size,
+            progress=progress,
+            callback=callback,
+        )
 
 
 # ----------------------------------------------------------------------------------------------------
 # Which entries of the (N, C, H, W) array each method pools
 # ----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Pooling:
@@ -232,12 +181,13 @@ def pooled_tiles(method: str, shape: tuple[int, int], case: int, channel: int, n
     else:
         size = c // num_groups
         first = channel // size * size
-        tiles[case, first:first + size] = True  # group norm: one case over one group of channels
+        tiles[case, first : first + size] = True  # group norm: one case over one group of channels
     return tiles
 
 
-def pooling(a: Tensor, method: str, entry: tuple[int, int, int, int], num_groups: int = 1,
-            eps: float = 1e-5) -> Pooling:
+def pooling(
+    a: Tensor, method: str, entry: tuple[int, int, int, int], num_groups: int = 1, eps: float = 1e-5
+) -> Pooling:
     """The statistics entry (case, channel, row, col) of a: (N, C, H, W) shares under `method`, and the
     entry normalized with them: torch's `BatchNorm2d` (training mode), `LayerNorm((C, H, W))` and
     `GroupNorm(num_groups, C)` give that number, before their gain and bias."""
@@ -252,9 +202,17 @@ def pooling(a: Tensor, method: str, entry: tuple[int, int, int, int], num_groups
     mean = pooled.mean()
     var = (pooled - mean).pow(2).mean()
     value = float(a[case, channel, row, col])
-    return Pooling(method=method, entry=(case, channel, row, col), num_groups=num_groups, tiles=tiles,
-                   count=pooled.numel(), mean=float(mean), std=float(var.sqrt()), value=value,
-                   normalized=float((value - mean) / torch.sqrt(var + eps)))
+    return Pooling(
+        method=method,
+        entry=(case, channel, row, col),
+        num_groups=num_groups,
+        tiles=tiles,
+        count=pooled.numel(),
+        mean=float(mean),
+        std=float(var.sqrt()),
+        value=value,
+        normalized=float((value - mean) / torch.sqrt(var + eps)),
+    )
 
 
 @torch.no_grad()
@@ -272,6 +230,7 @@ def sample_summed_inputs(n_cases: int = 4, seed: int = 0) -> Tensor:
 # ----------------------------------------------------------------------------------------------------
 # Border statistics of the first layer
 # ----------------------------------------------------------------------------------------------------
+
 
 def border_distance(side: int = IMAGE_SIDE) -> Tensor:
     """(side, side) int64: each position's distance to the nearest edge of the image (0 on the edge)."""
@@ -324,7 +283,7 @@ def border_statistics(model: ConvNet, images: Tensor) -> BorderStatistics:
         raise ValueError(f"expected a ConvNet, got {type(model).__name__}")
     if len(images) < 2:
         raise ValueError(f"expected at least 2 images to compute statistics over, got {len(images)}")
-    with torch.no_grad(), single_thread():
+    with torch.no_grad(), threads(1):
         return _border_statistics(model, images)
 
 

@@ -121,9 +121,7 @@ def mnist(
     missing = [name for name in names if not (directory / name).is_file()]
     if missing and not download:
         if not fallback:
-            raise FileNotFoundError(
-                f"MNIST {split} files {missing} are not in {directory} and download=False"
-            )
+            raise FileNotFoundError(f"MNIST {split} files {missing} are not in {directory} and download=False")
         return _shipped(split, f"MNIST is not in {directory} and download=False")
     if missing:
         directory.mkdir(parents=True, exist_ok=True)
@@ -168,15 +166,12 @@ def parse_idx(data: bytes, name: str = "IDX data", ndim: int | None = None) -> n
     header = 4 + 4 * dims
     if dims == 0 or len(data) < header:
         raise ValueError(
-            f"{name}: expected a header of {header} bytes and at least one dimension, "
-            f"got {len(data)} bytes"
+            f"{name}: expected a header of {header} bytes and at least one dimension, got {len(data)} bytes"
         )
     shape = tuple(int(size) for size in np.frombuffer(data, dtype=">u4", count=dims, offset=4))
     expected = header + int(np.prod(shape))
     if len(data) != expected:
-        raise ValueError(
-            f"{name}: expected {expected} bytes for the header's shape {shape}, got {len(data)}"
-        )
+        raise ValueError(f"{name}: expected {expected} bytes for the header's shape {shape}, got {len(data)}")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
@@ -189,9 +184,7 @@ def pixel_permutation(seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(np.random.default_rng(seed).permutation(PIXELS))
 
 
-def as_vectors(
-    images: np.ndarray | torch.Tensor, permute: bool = False, seed: int = 0
-) -> torch.Tensor:
+def as_vectors(images: np.ndarray | torch.Tensor, permute: bool = False, seed: int = 0) -> torch.Tensor:
     """Images as vectors for a feed-forward model.
 
     images: (N, 28, 28) uint8. With ``permute`` the pixels are reordered by
@@ -202,9 +195,7 @@ def as_vectors(
     return x[:, pixel_permutation(seed)] if permute else x
 
 
-def as_sequences(
-    images: np.ndarray | torch.Tensor, k: int = 28, permute: bool = False, seed: int = 0
-) -> torch.Tensor:
+def as_sequences(images: np.ndarray | torch.Tensor, k: int = 28, permute: bool = False, seed: int = 0) -> torch.Tensor:
     """Images as sequences for a recurrent model, read k pixels per time step (batch first).
 
     images: (N, 28, 28) uint8. k = 28 reads one row per step (28 steps); k = 1 one pixel per step
@@ -248,9 +239,7 @@ def _unit_interval(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """images: (N, 28, 28) uint8 -> (N, 28, 28) float32 in [0, 1]."""
     x = torch.as_tensor(images)
     if x.dtype != torch.uint8 or x.ndim != 3 or tuple(x.shape[1:]) != (IMAGE_SIDE, IMAGE_SIDE):
-        raise ValueError(
-            f"images must be uint8 of shape (N, 28, 28), got {x.dtype} of shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"images must be uint8 of shape (N, 28, 28), got {x.dtype} of shape {tuple(x.shape)}")
     return x.to(torch.float32) / 255.0
 
 
@@ -295,9 +284,7 @@ def _download(url: str, dest: Path, sha256: str, timeout: float) -> None:
             raise ConnectionError(f"transfer ended after {received} of {announced} bytes")
         actual = digest.hexdigest()
         if actual != sha256:
-            raise ValueError(
-                f"{dest.name} from {url}: expected sha256 {sha256}, got {actual}; it was not kept"
-            )
+            raise ValueError(f"{dest.name} from {url}: expected sha256 {sha256}, got {actual}; it was not kept")
         os.replace(partial, dest)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
@@ -316,10 +303,7 @@ def _checked_digits(images: np.ndarray, labels: np.ndarray, names: tuple[str, st
     if images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(f"{names[0]}: expected 28 x 28 images, got {images.shape[1:]}")
     if len(labels) != len(images):
-        raise ValueError(
-            f"{names[1]}: expected {len(images)} labels, one per image of {names[0]}, "
-            f"got {len(labels)}"
-        )
+        raise ValueError(f"{names[1]}: expected {len(images)} labels, one per image of {names[0]}, got {len(labels)}")
     if len(labels) and labels.max() > 9:
         raise ValueError(f"{names[1]}: expected labels 0..9, got {int(labels.max())}")
     return Digits(images, labels.astype(np.int64))

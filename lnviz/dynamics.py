@@ -11,37 +11,29 @@ block of W_hh is rho times a random orthogonal matrix, so all its eigenvalues ha
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from lnviz.recurrent import Recurrent
-from lnviz.rnn import GRUCell, LSTMCell, RecurrentCell, RNNCell
-
-CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
-NORMS: tuple[str, ...] = ("none", "layer", "batch")
+from lnviz.nn.cells import CELLS, NORMS, RecurrentCell
+from lnviz.nn.recurrent import Recurrent
+from lnviz.scheduler import threads
 
 #: Bin edges of the histograms of what the nonlinearities receive; values beyond are counted at the ends.
 HISTOGRAM_EDGES = np.linspace(-6.0, 6.0, 49)
 
 
-@contextmanager
-def single_thread():
-    """Run torch on one thread inside the block. At these sizes (tens of units, one step at a time)
-    a step is a few microseconds of arithmetic, and handing it to a second thread costs more than it
-    saves: several times more on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def make_cell(kind: str, norm: str, spectral_radius: float, input_size: int = 16, hidden_size: int = 64,
-              max_steps: int | None = None, seed: int = 0, device: torch.device | str | None = None) -> RecurrentCell:
+def make_cell(
+    kind: str,
+    norm: str,
+    spectral_radius: float,
+    input_size: int = 16,
+    hidden_size: int = 64,
+    max_steps: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> RecurrentCell:
     """A cell whose W_hh gate blocks are `spectral_radius` times random orthogonal matrices and whose
     W_ih ~ N(0, 1/input_size), so that x W_ih^T has unit variance per unit for unit-variance input.
 
@@ -51,15 +43,14 @@ def make_cell(kind: str, norm: str, spectral_radius: float, input_size: int = 16
         raise ValueError(f"kind must be one of {tuple(CELLS)}, got {kind!r}")
     if not spectral_radius > 0:
         raise ValueError(f"spectral_radius must be > 0, got {spectral_radius!r}")
-    cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None,
-                       device=device)
+    cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None, device=device)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         blocks = cell.weight_hh.shape[0] // hidden_size
         for k in range(blocks):
             q, r = torch.linalg.qr(torch.randn(hidden_size, hidden_size, generator=gen, dtype=torch.float64))
             q = q * torch.sign(torch.diagonal(r))  # a uniformly random orthogonal matrix (Mezzadri, 2007)
-            cell.weight_hh[k * hidden_size:(k + 1) * hidden_size] = spectral_radius * q.to(cell.weight_hh)
+            cell.weight_hh[k * hidden_size : (k + 1) * hidden_size] = spectral_radius * q.to(cell.weight_hh)
         cell.weight_ih.copy_(torch.randn(cell.weight_ih.shape, generator=gen) / input_size**0.5)
     return cell
 
@@ -89,9 +80,18 @@ class Dynamics:
     histograms: np.ndarray
 
 
-def simulate(kind: str = "rnn", norm: str = "none", spectral_radius: float = 1.0, input_scale: float = 1.0,
-             length: int = 100, batch: int = 32, input_size: int = 16, hidden_size: int = 64, seed: int = 0,
-             device: torch.device | str | None = None) -> Dynamics:
+def simulate(
+    kind: str = "rnn",
+    norm: str = "none",
+    spectral_radius: float = 1.0,
+    input_scale: float = 1.0,
+    length: int = 100,
+    batch: int = 32,
+    input_size: int = 16,
+    hidden_size: int = 64,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> Dynamics:
     """Run a fresh random cell (training mode: batch norm uses each step's batch statistics) over a
     random sequence x ~ N(0, input_scale^2), (batch, length, input_size), and record its dynamics."""
     if length < 1:
@@ -103,7 +103,7 @@ def simulate(kind: str = "rnn", norm: str = "none", spectral_radius: float = 1.0
     x = input_scale * torch.randn(batch, length, input_size, generator=gen)
     v = torch.randn(hidden_size, generator=gen)
     x, v = x.to(device), (v / v.norm()).to(device)
-    with single_thread():
+    with threads(1):
         outputs, _, trace = Recurrent(cell)(x, record=True)
         (outputs[:, -1] @ v).sum().backward()  # dL/dh_T = v for every case
 
@@ -112,9 +112,18 @@ def simulate(kind: str = "rnn", norm: str = "none", spectral_radius: float = 1.0
 
     values = trace.normalized.clamp(HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]).flatten(1).cpu().numpy()
     histograms = np.stack([np.histogram(row, bins=HISTOGRAM_EDGES)[0] for row in values]) / values.shape[1]
-    return Dynamics(kind, norm, per_step(trace.summed_mean), per_step(trace.summed_std),
-                    per_step(trace.normalized_mean), per_step(trace.normalized_std), per_step(trace.hidden_norm),
-                    per_step(trace.saturation), per_step(trace.grad_norms()), histograms)
+    return Dynamics(
+        kind,
+        norm,
+        per_step(trace.summed_mean),
+        per_step(trace.summed_std),
+        per_step(trace.normalized_mean),
+        per_step(trace.normalized_std),
+        per_step(trace.hidden_norm),
+        per_step(trace.saturation),
+        per_step(trace.grad_norms()),
+        histograms,
+    )
 
 
 def simulate_all(**kwargs) -> dict[str, Dynamics]:
@@ -157,9 +166,16 @@ def mnist_rows(split: str = "train", n: int = 2000) -> torch.Tensor:
     return data.as_sequences(images[:n], k=28)
 
 
-def batch_norm_step_statistics(train_length: int = 14, train: torch.Tensor | None = None,
-                               test: torch.Tensor | None = None, kind: str = "rnn", hidden_size: int = 64,
-                               batches: int = 100, batch: int = 32, seed: int = 0) -> StepStatistics:
+def batch_norm_step_statistics(
+    train_length: int = 14,
+    train: torch.Tensor | None = None,
+    test: torch.Tensor | None = None,
+    kind: str = "rnn",
+    hidden_size: int = 64,
+    batches: int = 100,
+    batch: int = 32,
+    seed: int = 0,
+) -> StepStatistics:
     """Estimate recurrent batch norm's per-step statistics on the first `train_length` steps of training
     sequences (training mode, forward only, `batches` mini-batches), then run whole test sequences in
     eval mode and compare, step by step, the statistics their summed inputs have with the ones they
@@ -179,7 +195,7 @@ def batch_norm_step_statistics(train_length: int = 14, train: torch.Tensor | Non
     bn = cell.bn if kind == "rnn" else cell.bn_hh
     run = Recurrent(cell)
     gen = torch.Generator().manual_seed(seed + 2)
-    with torch.no_grad(), single_thread():
+    with torch.no_grad(), threads(1):
         cell.train()
         for _ in range(batches):
             rows = torch.randint(train.shape[0], (batch,), generator=gen)
@@ -196,7 +212,11 @@ def batch_norm_step_statistics(train_length: int = 14, train: torch.Tensor | Non
     mismatch = ((actual_mean - used_mean).abs() / used_std).mean(1)
     return StepStatistics(
         train_length,
-        bn.running_mean.mean(1).numpy(), bn.running_var.sqrt().mean(1).numpy(),
-        actual_mean.mean(1).numpy(), actual_std.mean(1).numpy(),
-        used_mean.mean(1).numpy(), used_std.mean(1).numpy(), mismatch.numpy(),
+        bn.running_mean.mean(1).numpy(),
+        bn.running_var.sqrt().mean(1).numpy(),
+        actual_mean.mean(1).numpy(),
+        actual_std.mean(1).numpy(),
+        used_mean.mean(1).numpy(),
+        used_std.mean(1).numpy(),
+        mismatch.numpy(),
     )

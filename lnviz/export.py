@@ -2,7 +2,7 @@
 
     python -m lnviz.export [--out DIR] [--jobs N] [--reveal-prefix URL] [--mathjax-url URL] [NAMES...]
 
-NAMES are lesson numbers or file names ("01", "03_hidden_state_dynamics"); none means every lesson.
+NAMES are lesson numbers or file names ("01", "03_dynamics"); none means every lesson.
 Each lesson is executed once, in a fresh kernel, and written twice: `DIR/NN_topic.html` and
 `DIR/NN_topic.slides.html` (the cells' `slideshow` metadata decides the slides).
 
@@ -75,7 +75,8 @@ window.MathJax = {
 </script>"""
 
 # Both templates extend nbconvert's own and replace only what loads code from the network.
-_HTML_TEMPLATE = """\
+_HTML_TEMPLATE = (
+    """\
 {%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}
 <script>{{ resources.lnviz.plotly_js }}</script>
@@ -83,18 +84,24 @@ _HTML_TEMPLATE = """\
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_js_mathjax -%}
-""" + _MATHJAX_LOADER + """
+"""
+    + _MATHJAX_LOADER
+    + """
 {%- endblock html_head_js_mathjax -%}
 """
+)
 
-_SLIDES_TEMPLATE = """\
+_SLIDES_TEMPLATE = (
+    """\
 {%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}
 <script>{{ resources.lnviz.plotly_js }}</script>
 {%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}
-""" + _MATHJAX_LOADER + """
+"""
+    + _MATHJAX_LOADER
+    + """
 {%- endblock html_head_js_mathjax -%}
 {%- block footer_js -%}
 <script src="{{ reveal_url_prefix }}/dist/reveal.js"></script>
@@ -125,6 +132,7 @@ Reveal.on("slidechanged", show);
 </script>
 {%- endblock footer_js -%}
 """
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,8 +144,16 @@ def _figure_html(figure: Any, div_id: str | None = None) -> str:
     no copy of plotly.js, no MathJax, and an animation waits for its Play button."""
     import plotly.io as pio
 
-    return pio.to_html(figure, include_plotlyjs=False, include_mathjax=False, full_html=False,
-                       auto_play=False, default_width="100%", validate=False, div_id=div_id)
+    return pio.to_html(
+        figure,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        full_html=False,
+        auto_play=False,
+        default_width="100%",
+        validate=False,
+        div_id=div_id,
+    )
 
 
 def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:
@@ -234,7 +250,7 @@ def install_static_display(shell: InteractiveShell) -> None:
     """
     import ipywidgets as widgets
     import plotly.io as pio
-    from plotly.io._base_renderers import MimetypeRenderer
+    from plotly.io.base_renderers import MimetypeRenderer
 
     class StaticHtmlRenderer(MimetypeRenderer):
         def to_mimebundle(self, fig_dict: dict) -> dict[str, str]:
@@ -264,11 +280,13 @@ class ExportError(RuntimeError):
     """A lesson could not be exported faithfully: a cell failed, or an output would be dropped."""
 
 
-def execute(source: Path, timeout: int = CELL_TIMEOUT_S) -> nbformat.NotebookNode:
-    """Run the lesson `source` (a jupytext .py or an .ipynb) top to bottom in a fresh python3 kernel
-    set up by `install_static_display`, in the lesson's folder. Widget state is not stored.
+def execute(source: Path, timeout: int = CELL_TIMEOUT_S, static: bool = True) -> nbformat.NotebookNode:
+    """Run the lesson `source` (a jupytext .py or an .ipynb) top to bottom in a fresh python3 kernel, in
+    the lesson's folder, as "Restart Kernel and Run All" does; with `static`, the kernel is set up by
+    `install_static_display` for an export.
 
-    Raises nbclient's CellExecutionError on the first failing cell.
+    Widget state is not stored (store_widget_state=False): with FigureWidgets it would make a 5 MB
+    notebook. Raises nbclient's CellExecutionError on the first failing cell.
     """
     import jupytext
     from nbclient import NotebookClient
@@ -279,7 +297,7 @@ def execute(source: Path, timeout: int = CELL_TIMEOUT_S) -> nbformat.NotebookNod
         timeout=timeout,
         kernel_name="python3",
         store_widget_state=False,
-        extra_arguments=[f"--IPKernelApp.exec_lines={json.dumps([_KERNEL_SETUP])}"],
+        extra_arguments=[f"--IPKernelApp.exec_lines={json.dumps([_KERNEL_SETUP])}"] if static else [],
         resources={"metadata": {"path": str(source.parent)}},
     )
     client.execute()
@@ -292,13 +310,21 @@ def _exporters(reveal_prefix: str) -> tuple[Any, Any]:
 
     loader = DictLoader({"lnviz_lab.html.j2": _HTML_TEMPLATE, "lnviz_reveal.html.j2": _SLIDES_TEMPLATE})
     page = HTMLExporter(template_name="lab", template_file="lnviz_lab.html.j2", extra_loaders=[loader])
-    slides = SlidesExporter(template_name="reveal", template_file="lnviz_reveal.html.j2",
-                            extra_loaders=[loader], reveal_url_prefix=reveal_prefix)
+    slides = SlidesExporter(
+        template_name="reveal",
+        template_file="lnviz_reveal.html.j2",
+        extra_loaders=[loader],
+        reveal_url_prefix=reveal_prefix,
+    )
     return page, slides
 
 
-def convert(notebook: nbformat.NotebookNode, name: str, reveal_prefix: str = DEFAULT_REVEAL_PREFIX,
-            mathjax_url: str = DEFAULT_MATHJAX_URL) -> tuple[str, str]:
+def convert(
+    notebook: nbformat.NotebookNode,
+    name: str,
+    reveal_prefix: str = DEFAULT_REVEAL_PREFIX,
+    mathjax_url: str = DEFAULT_MATHJAX_URL,
+) -> tuple[str, str]:
     """The page and the slides, as HTML text, of an executed notebook titled `name`.
 
     Raises ExportError when an output has no mimetype a page can show (nbconvert would drop it).
@@ -316,13 +342,16 @@ def convert(notebook: nbformat.NotebookNode, name: str, reveal_prefix: str = DEF
         slides, _ = slides_exporter.from_notebook_node(notebook, resources=resources())
     dropped = sorted({str(w.message) for w in caught if UNREPRESENTABLE in str(w.message)})
     if dropped:
-        raise ExportError(f"{name}: expected every output to be shown, but nbconvert would drop "
-                          f"{len(dropped)} kind(s): " + "; ".join(dropped))
+        raise ExportError(
+            f"{name}: expected every output to be shown, but nbconvert would drop "
+            f"{len(dropped)} kind(s): " + "; ".join(dropped)
+        )
     return page, slides
 
 
-def export_notebook(source: Path, out: Path, reveal_prefix: str = DEFAULT_REVEAL_PREFIX,
-                    mathjax_url: str = DEFAULT_MATHJAX_URL) -> Exported:
+def export_notebook(
+    source: Path, out: Path, reveal_prefix: str = DEFAULT_REVEAL_PREFIX, mathjax_url: str = DEFAULT_MATHJAX_URL
+) -> Exported:
     """Execute the lesson `source` and write `out/<stem>.html` and `out/<stem>.slides.html`."""
     notebook = execute(source)
     page, slides = convert(notebook, source.stem, reveal_prefix, mathjax_url)
@@ -335,7 +364,7 @@ def export_notebook(source: Path, out: Path, reveal_prefix: str = DEFAULT_REVEAL
 
 def lessons(directory: Path, names: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """The lessons' jupytext sources (`NN_topic.py`) in `directory`, all of them or those whose file
-    name starts with one of `names` ("01", "03_hidden", "02_invariances.ipynb").
+    name starts with one of `names` ("01", "03_hidden", "02_invariance.ipynb").
 
     Raises ValueError naming what was expected when a name matches no lesson.
     """
@@ -349,8 +378,10 @@ def lessons(directory: Path, names: list[str] | tuple[str, ...] = ()) -> list[Pa
         stem = Path(name).stem if name.endswith((".py", ".ipynb")) else Path(name).name
         matches = [path for path in found if path.stem.startswith(stem)]
         if not matches:
-            raise ValueError(f"expected a lesson in {directory} whose name starts with {stem!r}, "
-                             f"found none among {[path.stem for path in found]}")
+            raise ValueError(
+                f"expected a lesson in {directory} whose name starts with {stem!r}, "
+                f"found none among {[path.stem for path in found]}"
+            )
         chosen += [path for path in matches if path not in chosen]
     return chosen
 
@@ -375,12 +406,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lnviz.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAMES", help="lessons to export (default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    parser.add_argument("--notebooks", type=Path, default=DEFAULT_NOTEBOOKS,
-                        help=f"folder of the lessons (default: {DEFAULT_NOTEBOOKS})")
-    parser.add_argument("--reveal-prefix", default=DEFAULT_REVEAL_PREFIX,
-                        help="reveal.js 4 for the slides: a URL or a local folder holding dist/ and plugin/")
-    parser.add_argument("--mathjax-url", default=DEFAULT_MATHJAX_URL,
-                        help="MathJax 3 tex-chtml.js: a URL or a local path")
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=DEFAULT_NOTEBOOKS,
+        help=f"folder of the lessons (default: {DEFAULT_NOTEBOOKS})",
+    )
+    parser.add_argument(
+        "--reveal-prefix",
+        default=DEFAULT_REVEAL_PREFIX,
+        help="reveal.js 4 for the slides: a URL or a local folder holding dist/ and plugin/",
+    )
+    parser.add_argument(
+        "--mathjax-url", default=DEFAULT_MATHJAX_URL, help="MathJax 3 tex-chtml.js: a URL or a local path"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="lessons executed at the same time (default: 1)")
     args = parser.parse_args(argv)
     if args.jobs < 1:

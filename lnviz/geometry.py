@@ -31,13 +31,32 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from lnviz.dynamics import single_thread
-from lnviz.functional import layer_norm
+from lnviz.nn.functional import layer_norm
+from lnviz.scheduler import threads
 
 __all__ = [
-    "GAIN_MODELS", "GainRun", "GainTask", "Plane", "Run", "Step", "Task",
-    "descend", "equilibrium_angle", "gain_features", "gain_gradient_sweep", "gain_task", "gradient_step", "grow",
-    "landscape", "learn_gain", "loss", "make_task", "norm_sweep", "outputs", "point", "tangent_metric",
+    "GAIN_MODELS",
+    "GainRun",
+    "GainTask",
+    "Plane",
+    "SGDRun",
+    "Step",
+    "Teacher",
+    "descend",
+    "equilibrium_angle",
+    "gain_features",
+    "gain_gradient_sweep",
+    "gain_task",
+    "gradient_step",
+    "grow",
+    "landscape",
+    "learn_gain",
+    "loss",
+    "make_teacher",
+    "length_sweep",
+    "outputs",
+    "point",
+    "tangent_metric",
 ]
 
 #: The two ways of giving a unit its magnitude: "none", w_i = g_i u_i with ||u_i|| = 1, the gain is
@@ -60,7 +79,7 @@ _DIRECTION_SEEDS = 1_000_000
 
 
 @dataclass(frozen=True)
-class Task:
+class Teacher:
     """x: (N, d) inputs; y: (N, H) targets, the teacher's layer-normalized output plus noise;
     teacher: (H, d) the teacher's weights, of Frobenius norm 1."""
 
@@ -69,19 +88,21 @@ class Task:
     teacher: Tensor
 
 
-def make_task(n_cases: int = 256, n_inputs: int = 8, n_hidden: int = 8, noise: float = 0.5, seed: int = 0) -> Task:
+def make_teacher(
+    n_cases: int = 256, n_inputs: int = 8, n_hidden: int = 8, noise: float = 0.5, seed: int = 0
+) -> Teacher:
     """A regression task a layer h = LN(W x) can learn, up to the noise: y = LN(W* x) + noise * N(0, 1)."""
     for name, value, least in (("n_cases", n_cases, 1), ("n_inputs", n_inputs, 1), ("n_hidden", n_hidden, 2)):
         if not (isinstance(value, int) and value >= least):
-            raise ValueError(f"make_task expected {name} to be an int >= {least}, got {value!r}")
+            raise ValueError(f"make_teacher expected {name} to be an int >= {least}, got {value!r}")
     if not noise >= 0:
-        raise ValueError(f"make_task expected noise >= 0, got {noise!r}")
+        raise ValueError(f"make_teacher expected noise >= 0, got {noise!r}")
     gen = torch.Generator().manual_seed(seed)
     teacher = torch.randn(n_hidden, n_inputs, generator=gen, dtype=_DTYPE)
     teacher = teacher / teacher.norm()
     x = torch.randn(n_cases, n_inputs, generator=gen, dtype=_DTYPE)
     y = outputs(teacher, x) + noise * torch.randn(n_cases, n_hidden, generator=gen, dtype=_DTYPE)
-    return Task(x=x, y=y, teacher=teacher)
+    return Teacher(x=x, y=y, teacher=teacher)
 
 
 def outputs(weight: Tensor, x: Tensor) -> Tensor:
@@ -108,7 +129,7 @@ class Plane:
     random direction orthogonal to it, both of Frobenius norm 1, so that ||W|| = ||w|| and gradients
     in w are the projections of gradients in W."""
 
-    task: Task
+    task: Teacher
     basis: Tensor
     # What the loss needs of the plane, per case n (see `_loss_and_gradient`): gram (2, N, 2), the
     # matrices G_n / H at [:, n, :]; along_y (2, N), the vectors u_n as columns; offset, 1 + mean(y^2).
@@ -125,7 +146,7 @@ class Plane:
         object.__setattr__(self, "_offset", 1 + self.task.y.pow(2).mean())
 
     @classmethod
-    def through_teacher(cls, task: Task, seed: int = 0) -> Plane:
+    def through_teacher(cls, task: Teacher, seed: int = 0) -> Plane:
         """The plane through the teacher's weights and one random direction orthogonal to them."""
         return cls(task=task, basis=torch.stack([task.teacher / task.teacher.norm(), _orthogonal(task.teacher, seed)]))
 
@@ -143,7 +164,7 @@ class Plane:
         """w: (*, 2). Returns the loss (*,) and its gradient in w at each point (*, 2)."""
         if w.shape[-1:] != (2,):
             raise ValueError(f"Plane.loss_and_gradient expected coordinates of shape (*, 2), got {tuple(w.shape)}")
-        with torch.no_grad(), single_thread():
+        with torch.no_grad(), threads(1):
             return self._loss_and_gradient(w.detach().to(_DTYPE))
 
     def _loss_and_gradient(self, w: Tensor) -> tuple[Tensor, Tensor]:
@@ -183,12 +204,13 @@ def _orthogonal(teacher: Tensor, seed: int) -> Tensor:
     return b / b.norm()
 
 
-def point(norm: float, degrees: float) -> Tensor:
-    """The point of the plane at distance `norm` from the origin, `degrees` from the teacher's direction. (2,)"""
-    if not norm > 0:
-        raise ValueError(f"point expected norm > 0, got {norm!r}")
+def point(length: float, degrees: float) -> Tensor:
+    """The point of the plane at distance `length` (= ||w||) from the origin, `degrees` from the
+    teacher's direction. (2,)"""
+    if not length > 0:
+        raise ValueError(f"point expected length > 0, got {length!r}")
     angle = math.radians(degrees)
-    return torch.tensor([norm * math.cos(angle), norm * math.sin(angle)], dtype=_DTYPE)
+    return torch.tensor([length * math.cos(angle), length * math.sin(angle)], dtype=_DTYPE)
 
 
 def landscape(plane: Plane, extent: float = 4.0, points: int = 64, chunk: int = 512) -> tuple[Tensor, Tensor]:
@@ -205,7 +227,7 @@ def landscape(plane: Plane, extent: float = 4.0, points: int = 64, chunk: int = 
     coords = torch.linspace(-extent, extent, points, dtype=_DTYPE)
     w2, w1 = torch.meshgrid(coords, coords, indexing="ij")
     grid = torch.stack([w1, w2], dim=-1).reshape(-1, 2)
-    with torch.no_grad(), single_thread():
+    with torch.no_grad(), threads(1):
         # in chunks: every grid point holds an (N, H) output, tens of MB for the whole grid at once
         values = torch.cat([plane.loss(part) for part in grid.split(chunk)])
     return coords, values.reshape(points, points)
@@ -222,11 +244,13 @@ class Step:
     next_w: Tensor
 
     @property
-    def norm(self) -> float:
+    def length(self) -> float:
+        """||w||."""
         return float(self.w.norm())
 
     @property
-    def next_norm(self) -> float:
+    def next_length(self) -> float:
+        """||next_w||."""
         return float(self.next_w.norm())
 
     @property
@@ -245,8 +269,13 @@ def gradient_step(plane: Plane, w: Tensor, lr: float) -> Step:
     if not lr > 0:
         raise ValueError(f"gradient_step expected lr > 0, got {lr!r}")
     value, gradient = plane.loss_and_gradient(w)
-    return Step(w=w.detach().to(_DTYPE), loss=float(value), gradient=gradient, lr=lr,
-                next_w=w.detach().to(_DTYPE) - lr * gradient)
+    return Step(
+        w=w.detach().to(_DTYPE),
+        loss=float(value),
+        gradient=gradient,
+        lr=lr,
+        next_w=w.detach().to(_DTYPE) - lr * gradient,
+    )
 
 
 def descend(plane: Plane, w: Tensor, lr: float, steps: int = 20) -> Tensor:
@@ -254,18 +283,18 @@ def descend(plane: Plane, w: Tensor, lr: float, steps: int = 20) -> Tensor:
     if not lr > 0:
         raise ValueError(f"descend expected lr > 0, got {lr!r}")
     points = [w.detach().to(_DTYPE)]
-    with torch.no_grad(), single_thread():
+    with torch.no_grad(), threads(1):
         for _ in range(steps):
             _, gradient = plane._loss_and_gradient(points[-1])
             points.append(points[-1] - lr * gradient)
     return torch.stack(points)
 
 
-def norm_sweep(plane: Plane, degrees: float, lr: float, norms: Tensor) -> tuple[Tensor, Tensor]:
+def length_sweep(plane: Plane, degrees: float, lr: float, norms: Tensor) -> tuple[Tensor, Tensor]:
     """Along the ray at `degrees`, for each of `norms` (K,): the gradient norm (K,) and the angle in
     degrees (K,) that one step of learning rate `lr` turns w by."""
     if not lr > 0:
-        raise ValueError(f"norm_sweep expected lr > 0, got {lr!r}")
+        raise ValueError(f"length_sweep expected lr > 0, got {lr!r}")
     w = norms.to(_DTYPE)[:, None] * point(1.0, degrees)
     _, gradients = plane.loss_and_gradient(w)
     return gradients.norm(dim=-1), _angles(w, w - lr * gradients)
@@ -306,7 +335,7 @@ def _angles(a: Tensor, b: Tensor) -> Tensor:
 
 
 @dataclass(frozen=True)
-class Run:
+class SGDRun:
     """One run of plain SGD on W from ||W_0|| = init_norm: per step t = 0..T,
 
     norms (T+1,): ||W_t||; losses (T+1,): the full training-set loss at W_t;
@@ -328,16 +357,23 @@ class Run:
         return self.lr / self.norms.pow(2)
 
 
-def grow(task: Task, lr: float | Sequence[float] = 1.0, init_norm: float = 1.0,
-         weight_decay: float | Sequence[float] = 0.0, steps: int = 200, batch_size: int = 16, seed: int = 0,
-         progress: bool = False) -> list[Run]:
+def grow(
+    task: Teacher,
+    lr: float | Sequence[float] = 1.0,
+    init_norm: float = 1.0,
+    weight_decay: float | Sequence[float] = 0.0,
+    steps: int = 200,
+    batch_size: int = 16,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[SGDRun]:
     """Train W of LN(W x) by plain SGD, W <- W - lr (grad L + weight_decay W).
 
     `lr` and `weight_decay` are each a number or a sequence; sequences run one setting each, side by
     side as one batch of weight matrices (numbers are repeated to match): `lr=(0.3, 1.0)` is two runs,
     `lr=1.0, weight_decay=(0.0, 0.01)` too. All runs start from the same W_0, a random direction
     orthogonal to the teacher's scaled to `init_norm`, and see the same mini-batches, drawn without
-    replacement from the task's cases with a generator seeded by `seed`. Returns one Run per setting.
+    replacement from the task's cases with a generator seeded by `seed`. Returns one SGDRun per setting.
     """
     lrs, decays = _settings(lr, weight_decay)
     if not (all(v > 0 for v in lrs) and init_norm > 0):
@@ -346,14 +382,15 @@ def grow(task: Task, lr: float | Sequence[float] = 1.0, init_norm: float = 1.0,
         raise ValueError(f"grow expected weight_decay >= 0, got {weight_decay!r}")
     n_cases = task.x.shape[0]
     if not (isinstance(steps, int) and steps >= 1 and isinstance(batch_size, int) and 1 <= batch_size <= n_cases):
-        raise ValueError(f"grow expected steps >= 1 and 1 <= batch_size <= {n_cases}, "
-                         f"got steps={steps!r}, batch_size={batch_size!r}")
+        raise ValueError(
+            f"grow expected steps >= 1 and 1 <= batch_size <= {n_cases}, got steps={steps!r}, batch_size={batch_size!r}"
+        )
     gen = torch.Generator().manual_seed(seed)
     start = _orthogonal(task.teacher, seed)  # a bad start: at right angles to the teacher's weights
     weight = (init_norm * start).expand(len(lrs), *start.shape).clone()
     rate = torch.tensor(lrs, dtype=_DTYPE)[:, None, None]
     decay = torch.tensor(decays, dtype=_DTYPE)[:, None, None]
-    with single_thread():
+    with threads(1):
         norms, losses, grad_norms, turned = [weight.flatten(1).norm(dim=1)], [loss(weight, task.x, task.y)], [], []
         for _ in tqdm(range(steps), disable=not progress, unit="step", desc="SGD on LN(Wx)"):
             batch = torch.randperm(n_cases, generator=gen)[:batch_size]
@@ -368,9 +405,18 @@ def grow(task: Task, lr: float | Sequence[float] = 1.0, init_norm: float = 1.0,
                 norms.append(weight.flatten(1).norm(dim=1))
                 losses.append(loss(weight, task.x, task.y))
     columns = [torch.stack(series, dim=1) for series in (norms, losses, grad_norms, turned)]
-    return [Run(lr=float(r), init_norm=init_norm, weight_decay=float(wd), norms=columns[0][i], losses=columns[1][i],
-                grad_norms=columns[2][i], angle_changes=columns[3][i])
-            for i, (r, wd) in enumerate(zip(lrs, decays))]
+    return [
+        SGDRun(
+            lr=float(r),
+            init_norm=init_norm,
+            weight_decay=float(wd),
+            norms=columns[0][i],
+            losses=columns[1][i],
+            grad_norms=columns[2][i],
+            angle_changes=columns[3][i],
+        )
+        for i, (r, wd) in enumerate(zip(lrs, decays))
+    ]
 
 
 def _settings(lr: float | Sequence[float], weight_decay: float | Sequence[float]) -> tuple[list[float], list[float]]:
@@ -379,8 +425,10 @@ def _settings(lr: float | Sequence[float], weight_decay: float | Sequence[float]
     decays = [float(v) for v in weight_decay] if isinstance(weight_decay, Sequence) else None
     runs = len(lrs) if lrs is not None else len(decays) if decays is not None else 1
     if (lrs is not None and decays is not None and len(lrs) != len(decays)) or runs == 0:
-        raise ValueError(f"grow expected lr and weight_decay to be numbers or sequences of one same length >= 1, "
-                         f"got lr={lr!r}, weight_decay={weight_decay!r}")
+        raise ValueError(
+            f"grow expected lr and weight_decay to be numbers or sequences of one same length >= 1, "
+            f"got lr={lr!r}, weight_decay={weight_decay!r}"
+        )
     lrs = lrs if lrs is not None else [float(lr)] * runs
     return lrs, decays if decays is not None else [float(weight_decay)] * runs
 
@@ -394,8 +442,10 @@ def equilibrium_angle(lr: float, weight_decay: float) -> float:
     about sqrt(2 lr wd) radians, whatever the loss. 0 without weight decay.
     """
     if not (lr > 0 and weight_decay >= 0 and lr * weight_decay < 1):
-        raise ValueError(f"equilibrium_angle expected lr > 0, weight_decay >= 0 and lr * weight_decay < 1, "
-                         f"got lr={lr!r}, weight_decay={weight_decay!r}")
+        raise ValueError(
+            f"equilibrium_angle expected lr > 0, weight_decay >= 0 and lr * weight_decay < 1, "
+            f"got lr={lr!r}, weight_decay={weight_decay!r}"
+        )
     shrink = lr * weight_decay
     return math.degrees(math.atan(math.sqrt(2 * shrink - shrink**2) / (1 - shrink)))
 
@@ -481,7 +531,7 @@ def learn_gain(task: GainTask, model: str, scale: float, lr: float, steps: int =
         raise ValueError(f"learn_gain expected lr > 0, got {lr!r}")
     if not (isinstance(steps, int) and steps >= 1):
         raise ValueError(f"learn_gain expected steps to be an int >= 1, got {steps!r}")
-    with single_thread():
+    with threads(1):
         features = gain_features(task, model, scale)
         best = _best_gain(features, task.y)
         gain = best / 2
@@ -496,14 +546,22 @@ def learn_gain(task: GainTask, model: str, scale: float, lr: float, steps: int =
                 break
             distances.append(distance)
             losses.append(float(_gain_loss(gain, features, task.y)))
-    return GainRun(model=model, scale=scale, lr=lr, best_gain=best, distances=torch.tensor(distances, dtype=_DTYPE),
-                   losses=torch.tensor(losses, dtype=_DTYPE), start_gradient=start_gradient, diverged=diverged)
+    return GainRun(
+        model=model,
+        scale=scale,
+        lr=lr,
+        best_gain=best,
+        distances=torch.tensor(distances, dtype=_DTYPE),
+        losses=torch.tensor(losses, dtype=_DTYPE),
+        start_gradient=start_gradient,
+        diverged=diverged,
+    )
 
 
 def gain_gradient_sweep(task: GainTask, scales: Tensor) -> dict[str, Tensor]:
     """{model: (K,) ||dL/dg|| at half the best gains, at each input scale of `scales` (K,)}."""
     sweep = {}
-    with single_thread():
+    with threads(1):
         for model in GAIN_MODELS:
             features = [gain_features(task, model, scale) for scale in scales.tolist()]
             sweep[model] = torch.stack([_gain_gradient(_best_gain(f, task.y) / 2, f, task.y).norm() for f in features])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lnviz import functional as LF
+from lnviz.nn import functional as LF
 
 METHODS: tuple[str, ...] = ("batch", "weight", "layer", "rms")
 TRANSFORMATIONS: tuple[str, ...] = (
@@ -53,8 +53,7 @@ class Layer:
     x: torch.Tensor
 
 
-def random_layer(seed: int = 0, n_cases: int = N_CASES, n_inputs: int = N_INPUTS,
-                 n_hidden: int = N_HIDDEN) -> Layer:
+def random_layer(seed: int = 0, n_cases: int = N_CASES, n_inputs: int = N_INPUTS, n_hidden: int = N_HIDDEN) -> Layer:
     """A layer with weights ~ N(0, 1/D) and data ~ N(0.5, 1): a nonzero data mean, as real data has."""
     gen = torch.Generator().manual_seed(seed)
     weight = torch.randn(n_hidden, n_inputs, generator=gen, dtype=torch.float64) / n_inputs**0.5
@@ -151,15 +150,11 @@ def deviation_curves(transformation: str, magnitudes, seed: int = 0) -> dict[str
 
 def deviations(magnitude: float = 1.0, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, dict[str, float]]:
     """The largest deviation over a few random layers, for every method and transformation."""
-    return {
-        m: {t: max(deviation(m, t, magnitude, s) for s in seeds) for t in TRANSFORMATIONS}
-        for m in METHODS
-    }
+    return {m: {t: max(deviation(m, t, magnitude, s) for s in seeds) for t in TRANSFORMATIONS} for m in METHODS}
 
 
 def table(magnitude: float = 1.0, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, dict[str, bool]]:
     """Table 1 as measured: {method: {transformation: invariant?}} for batch, weight, layer and rms."""
     return {
-        m: {t: dev < INVARIANCE_TOLERANCE for t, dev in row.items()}
-        for m, row in deviations(magnitude, seeds).items()
+        m: {t: dev < INVARIANCE_TOLERANCE for t, dev in row.items()} for m, row in deviations(magnitude, seeds).items()
     }

@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
-from lnviz import experiments as ex
+from lnviz import runs, scheduler, tasks
 
 __all__ = ["DEFAULT", "QUICK", "Row", "Settings", "main", "measure", "table"]
 
@@ -44,7 +44,7 @@ DOES_NOT = "does not reproduce at this scale"
 
 #: The adding problem's target: half the mean squared error of always answering 1. A model there has
 #: left the constant guess's plateau for good.
-ADDING_TARGET_MSE = ex.ADDING_CONSTANT_MSE / 2
+ADDING_TARGET_MSE = tasks.ADDING_CONSTANT_MSE / 2
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,29 @@ class Settings:
 DEFAULT = Settings()
 
 QUICK = Settings(
-    seeds=(0, 1), workers=1, rnn_pixels_per_step=(28, 112), rnn_steps=(6, 6), rnn_hidden=8, rnn_batch=8,
-    rnn_records=3, rnn_lrs=(3e-3, 1e-2), rnn_n_train=256, rnn_val_size=64, mlp_hidden=(16,),
-    mlp_batch_sizes=(16, 4), mlp_examples=64, mlp_records=2, mlp_lrs=((16, (1e-3, 1e-2)), (4, (1e-3,))),
-    mlp_n_train=256, adding_length=8, adding_hidden=8, adding_batch=8, adding_steps=6, adding_records=3,
-    adding_lrs=(1e-2,), adding_n_train=256,
+    seeds=(0, 1),
+    workers=1,
+    rnn_pixels_per_step=(28, 112),
+    rnn_steps=(6, 6),
+    rnn_hidden=8,
+    rnn_batch=8,
+    rnn_records=3,
+    rnn_lrs=(3e-3, 1e-2),
+    rnn_n_train=256,
+    rnn_val_size=64,
+    mlp_hidden=(16,),
+    mlp_batch_sizes=(16, 4),
+    mlp_examples=64,
+    mlp_records=2,
+    mlp_lrs=((16, (1e-3, 1e-2)), (4, (1e-3,))),
+    mlp_n_train=256,
+    adding_length=8,
+    adding_hidden=8,
+    adding_batch=8,
+    adding_steps=6,
+    adding_records=3,
+    adding_lrs=(1e-2,),
+    adding_n_train=256,
 )
 
 
@@ -110,39 +128,74 @@ class Row:
 # What is trained
 # ----------------------------------------------------------------------------------------------------
 
-def _lstm_trials(task: ex.Task, s: Settings, hidden: int, batch: int, steps: int, records: int,
-                 lrs: tuple[float, ...], val_size: int | None) -> list[ex.Trial]:
-    kwargs = dict(steps=steps, batch_size=batch, eval_every=max(1, steps // records), val_size=val_size,
-                  clip_grad_norm=s.clip_grad_norm)
-    return [ex.Trial(f"{task.title}|{ex.model_name('lstm', norm)}", ex.sequence_model(task, "lstm", norm, hidden),
-                     task, lrs, kwargs) for norm in ("none", "layer")]
+
+def _lstm_trials(
+    task: tasks.Task,
+    s: Settings,
+    hidden: int,
+    batch: int,
+    steps: int,
+    records: int,
+    lrs: tuple[float, ...],
+    val_size: int | None,
+) -> list[scheduler.Trial]:
+    kwargs = dict(
+        steps=steps,
+        batch_size=batch,
+        eval_every=max(1, steps // records),
+        val_size=val_size,
+        clip_grad_norm=s.clip_grad_norm,
+    )
+    return [
+        scheduler.Trial(
+            f"{task.title}|{runs.model_name('lstm', norm)}",
+            runs.sequence_model(task, "lstm", norm, hidden),
+            task,
+            lrs,
+            kwargs,
+        )
+        for norm in ("none", "layer")
+    ]
 
 
-def _mlp_trials(task: ex.Task, s: Settings) -> list[ex.Trial]:
+def _mlp_trials(task: tasks.Task, s: Settings) -> list[scheduler.Trial]:
     lrs = dict(s.mlp_lrs)
     trials = []
     for batch in s.mlp_batch_sizes:
-        steps, eval_every = ex.schedule(s.mlp_examples, batch, s.mlp_records)
+        steps, eval_every = runs.schedule(s.mlp_examples, batch, s.mlp_records)
         for norm in ("none", "batch", "layer"):
-            if ex.feasible(norm, batch):
-                trials.append(ex.Trial(f"mlp|{norm}|{batch}", ex.mlp_model(task, norm, s.mlp_hidden), task,
-                                       lrs[batch], dict(steps=steps, batch_size=batch, eval_every=eval_every,
-                                                        val_size=None)))
+            if runs.feasible(norm, batch):
+                trials.append(
+                    scheduler.Trial(
+                        f"mlp|{norm}|{batch}",
+                        runs.mlp_model(task, norm, s.mlp_hidden),
+                        task,
+                        lrs[batch],
+                        dict(steps=steps, batch_size=batch, eval_every=eval_every, val_size=None),
+                    )
+                )
     return trials
 
 
-def _trials(s: Settings) -> tuple[list[ex.Task], ex.Task, ex.Task | None, list[ex.Trial]]:
-    sequences = [ex.make_task("sequential_mnist", pixels_per_step=k, n_train=s.rnn_n_train, download=s.download)
-                 for k in s.rnn_pixels_per_step]
-    vectors = ex.common_order(ex.make_task("mnist", n_train=s.mlp_n_train, download=s.download), s.mlp_batch_sizes)
-    adding = ex.make_task("adding", length=s.adding_length, n_train=s.adding_n_train) if s.adding else None
-    trials = [t for task, steps in zip(sequences, s.rnn_steps, strict=True)
-              for t in _lstm_trials(task, s, s.rnn_hidden, s.rnn_batch, steps, s.rnn_records, s.rnn_lrs,
-                                    s.rnn_val_size)]
+def _trials(s: Settings) -> tuple[list[tasks.Task], tasks.Task, tasks.Task | None, list[scheduler.Trial]]:
+    sequences = [
+        tasks.make_task("sequential_mnist", pixels_per_step=k, n_train=s.rnn_n_train, download=s.download)
+        for k in s.rnn_pixels_per_step
+    ]
+    vectors = tasks.common_order(
+        tasks.make_task("mnist", n_train=s.mlp_n_train, download=s.download), s.mlp_batch_sizes
+    )
+    adding = tasks.make_task("adding", length=s.adding_length, n_train=s.adding_n_train) if s.adding else None
+    trials = [
+        t
+        for task, steps in zip(sequences, s.rnn_steps, strict=True)
+        for t in _lstm_trials(task, s, s.rnn_hidden, s.rnn_batch, steps, s.rnn_records, s.rnn_lrs, s.rnn_val_size)
+    ]
     trials += _mlp_trials(vectors, s)
     if adding is not None:
-        trials += _lstm_trials(adding, s, s.adding_hidden, s.adding_batch, s.adding_steps, s.adding_records,
-                               s.adding_lrs, None)
+        trials += _lstm_trials(
+            adding, s, s.adding_hidden, s.adding_batch, s.adding_steps, s.adding_records, s.adding_lrs, None
+        )
     return sequences, vectors, adding, trials
 
 
@@ -150,80 +203,101 @@ def _trials(s: Settings) -> tuple[list[ex.Task], ex.Task, ex.Task | None, list[e
 # From runs to rows
 # ----------------------------------------------------------------------------------------------------
 
+
 def _seeds(s: Settings) -> str:
     return ", ".join(map(str, s.seeds))
 
 
-def _lr(tuned: ex.Tuned) -> str:
+def _lr(tuned: scheduler.Tuned) -> str:
     return f"{tuned.lr:g}" + (" (edge of sweep)" if tuned.sweep.at_edge else "")
 
 
-def _fractions(lstm: ex.Tuned, ln: ex.Tuned) -> list[float | None]:
-    return [ex.steps_fraction(ln_run, lstm_run) for lstm_run, ln_run in zip(lstm.runs, ln.runs)]
+def _fractions(lstm: scheduler.Tuned, ln: scheduler.Tuned) -> list[float | None]:
+    return [runs.steps_fraction(ln_run, lstm_run) for lstm_run, ln_run in zip(lstm.runs, ln.runs)]
 
 
 def _fraction_text(fractions: list[float | None]) -> str:
     shown = ", ".join("never" if f is None else f"{f:.2f}" for f in fractions)
     reached = [f for f in fractions if f is not None]
-    mean = (f"{statistics.mean(reached):.2f}" if len(reached) == len(fractions)
-            else f"not reached in {len(fractions) - len(reached)} of {len(fractions)} seeds")
+    mean = (
+        f"{statistics.mean(reached):.2f}"
+        if len(reached) == len(fractions)
+        else f"not reached in {len(fractions) - len(reached)} of {len(fractions)} seeds"
+    )
     return f"{mean} (per seed: {shown})"
 
 
-def _mean_final(tuned: ex.Tuned, key: str) -> float:
+def _mean_final(tuned: scheduler.Tuned, key: str) -> float:
     return statistics.mean(getattr(h, key)[-1] for h in tuned.runs)
 
 
-def _lstm_setting(task: ex.Task, lstm: ex.Tuned, ln: ex.Tuned, s: Settings, steps: int, batch: int,
-                  hidden: int) -> str:
-    return (f"{task.title}; hidden {hidden}, batch {batch}, {steps} steps, Adam, clip {s.clip_grad_norm:g}; "
-            f"lr LSTM {_lr(lstm)}, LN-LSTM {_lr(ln)}; {len(task.y_train):,} training cases")
+def _lstm_setting(
+    task: tasks.Task, lstm: scheduler.Tuned, ln: scheduler.Tuned, s: Settings, steps: int, batch: int, hidden: int
+) -> str:
+    return (
+        f"{task.title}; hidden {hidden}, batch {batch}, {steps} steps, Adam, clip {s.clip_grad_norm:g}; "
+        f"lr LSTM {_lr(lstm)}, LN-LSTM {_lr(ln)}; {len(task.y_train):,} training cases"
+    )
 
 
-def _lstm_row(task: ex.Task, tuned: dict[str, ex.Tuned], s: Settings, steps: int, batch: int, hidden: int) -> Row:
+def _lstm_row(
+    task: tasks.Task, tuned: dict[str, scheduler.Tuned], s: Settings, steps: int, batch: int, hidden: int
+) -> Row:
     """Sequential MNIST: the steps LN-LSTM needs to reach LSTM's final training loss, per seed."""
     lstm, ln = tuned[f"{task.title}|LSTM"], tuned[f"{task.title}|LN-LSTM"]
     fractions = _fractions(lstm, ln)
     faster = all(f is not None and f < 1 for f in fractions)
-    measured = (f"steps LN-LSTM needs to reach LSTM's final training loss, as a fraction of LSTM's: "
-                f"{_fraction_text(fractions)}; final test accuracy LSTM {_mean_final(lstm, 'val_accuracy'):.1%}, "
-                f"LN-LSTM {_mean_final(ln, 'val_accuracy'):.1%}")
-    return Row("LN-LSTM trains faster than LSTM (abstract; section 6, Figures 1-5)",
-               _lstm_setting(task, lstm, ln, s, steps, batch, hidden), _seeds(s), measured,
-               REPRODUCES if faster else DOES_NOT)
+    measured = (
+        f"steps LN-LSTM needs to reach LSTM's final training loss, as a fraction of LSTM's: "
+        f"{_fraction_text(fractions)}; final test accuracy LSTM {_mean_final(lstm, 'val_accuracy'):.1%}, "
+        f"LN-LSTM {_mean_final(ln, 'val_accuracy'):.1%}"
+    )
+    return Row(
+        "LN-LSTM trains faster than LSTM (abstract; section 6, Figures 1-5)",
+        _lstm_setting(task, lstm, ln, s, steps, batch, hidden),
+        _seeds(s),
+        measured,
+        REPRODUCES if faster else DOES_NOT,
+    )
 
 
-def _adding_row(task: ex.Task, tuned: dict[str, ex.Tuned], s: Settings) -> Row:
+def _adding_row(task: tasks.Task, tuned: dict[str, scheduler.Tuned], s: Settings) -> Row:
     """The adding problem: the steps each model needs to leave the constant guess's plateau.
 
     The LSTM's own final loss is no target here: a model that has not left the plateau ends on it,
     and the other model reaches that level at once. The target is half the constant guess's MSE.
     """
     lstm, ln = tuned[f"{task.title}|LSTM"], tuned[f"{task.title}|LN-LSTM"]
-    reached = {name: [ex.reach(h, ADDING_TARGET_MSE) for h in t.runs] for name, t in (("LSTM", lstm), ("LN-LSTM", ln))}
-    shown = "; ".join(f"{name} " + ", ".join("never" if r is None else f"{r:.0f}" for r in steps)
-                      for name, steps in reached.items())
-    measured = (f"steps to reach training MSE {ADDING_TARGET_MSE:.3f} (half the constant guess's "
-                f"{ex.ADDING_CONSTANT_MSE:.3f}), "
-                f"per seed: {shown}; final test MSE LSTM {_mean_final(lstm, 'val_loss'):.3f}, "
-                f"LN-LSTM {_mean_final(ln, 'val_loss'):.3f}")
+    reached = {name: [h.reach(ADDING_TARGET_MSE) for h in t.runs] for name, t in (("LSTM", lstm), ("LN-LSTM", ln))}
+    shown = "; ".join(
+        f"{name} " + ", ".join("never" if r is None else f"{r:.0f}" for r in steps) for name, steps in reached.items()
+    )
+    measured = (
+        f"steps to reach training MSE {ADDING_TARGET_MSE:.3f} (half the constant guess's "
+        f"{tasks.ADDING_CONSTANT_MSE:.3f}), "
+        f"per seed: {shown}; final test MSE LSTM {_mean_final(lstm, 'val_loss'):.3f}, "
+        f"LN-LSTM {_mean_final(ln, 'val_loss'):.3f}"
+    )
     if all(r is None for steps in reached.values() for r in steps):
-        verdict = (f"{DOES_NOT}: neither model leaves the constant guess's plateau, so the task does not "
-                   "separate them")
+        verdict = f"{DOES_NOT}: neither model leaves the constant guess's plateau, so the task does not separate them"
     else:
         faster = all(n is not None and (l is None or n < l) for l, n in zip(reached["LSTM"], reached["LN-LSTM"]))
         verdict = REPRODUCES if faster else DOES_NOT
-    return Row("LN-LSTM trains faster than LSTM on the adding problem",
-               _lstm_setting(task, lstm, ln, s, s.adding_steps, s.adding_batch, s.adding_hidden), _seeds(s),
-               measured, verdict)
+    return Row(
+        "LN-LSTM trains faster than LSTM on the adding problem",
+        _lstm_setting(task, lstm, ln, s, s.adding_steps, s.adding_batch, s.adding_hidden),
+        _seeds(s),
+        measured,
+        verdict,
+    )
 
 
 _NORM_LABELS = (("none", "no norm"), ("batch", "BN"), ("layer", "LN"))
 
 
-def _mlp_rows(task: ex.Task, tuned: dict[str, ex.Tuned], s: Settings) -> list[Row]:
+def _mlp_rows(task: tasks.Task, tuned: dict[str, scheduler.Tuned], s: Settings) -> list[Row]:
     errors: dict[tuple[str, int], float] = {}
-    for (name, t) in tuned.items():
+    for name, t in tuned.items():
         if name.startswith("mlp|"):
             _, norm, batch = name.split("|")
             errors[norm, int(batch)] = statistics.mean(1 - h.val_accuracy[-1] for h in t.runs)
@@ -231,26 +305,34 @@ def _mlp_rows(task: ex.Task, tuned: dict[str, ex.Tuned], s: Settings) -> list[Ro
     width = "-".join(map(str, (784, *s.mlp_hidden, 10)))
     rows = []
     for batch in (large, small):
-        lrs = ", ".join(f"{label} {_lr(tuned[f'mlp|{n}|{batch}'])}" for n, label in _NORM_LABELS
-                        if f"mlp|{n}|{batch}" in tuned)
-        setting = (f"Figure 6 network {width} (paper: 784-1000-1000-10), batch {batch}, "
-                   f"{s.mlp_examples:,} examples seen ({s.mlp_examples // batch:,} steps), Adam; lr {lrs}; "
-                   f"{len(task.y_train):,} training digits")
-        shown = ", ".join(f"{label} {errors[norm, batch]:.2%}" if (norm, batch) in errors
-                          else f"{label} n/a (batch norm needs 2 cases)"
-                          for norm, label in _NORM_LABELS)
+        lrs = ", ".join(
+            f"{label} {_lr(tuned[f'mlp|{n}|{batch}'])}" for n, label in _NORM_LABELS if f"mlp|{n}|{batch}" in tuned
+        )
+        setting = (
+            f"Figure 6 network {width} (paper: 784-1000-1000-10), batch {batch}, "
+            f"{s.mlp_examples:,} examples seen ({s.mlp_examples // batch:,} steps), Adam; lr {lrs}; "
+            f"{len(task.y_train):,} training digits"
+        )
+        shown = ", ".join(
+            f"{label} {errors[norm, batch]:.2%}"
+            if (norm, batch) in errors
+            else f"{label} n/a (batch norm needs 2 cases)"
+            for norm, label in _NORM_LABELS
+        )
         measured = f"test error: {shown}"
         if batch == large:
             claim = "Figure 6: LN trains faster than BN (test error after the same examples)"
             holds = errors["layer", batch] < errors["batch", batch]
         else:
-            claim = (f"Figure 6: LN is robust to the batch size: at batch {batch} LN beats BN, and loses less "
-                     f"than BN going from batch {large} to {small}")
+            claim = (
+                f"Figure 6: LN is robust to the batch size: at batch {batch} LN beats BN, and loses less "
+                f"than BN going from batch {large} to {small}"
+            )
             ln_loss = errors["layer", small] - errors["layer", large]
             if ("batch", small) in errors:
                 bn_loss = errors["batch", small] - errors["batch", large]
                 holds = errors["layer", small] < errors["batch", small] and ln_loss < bn_loss
-                measured += (f"; change from batch {large}: BN {bn_loss:+.2%}, LN {ln_loss:+.2%}")
+                measured += f"; change from batch {large}: BN {bn_loss:+.2%}, LN {ln_loss:+.2%}"
             else:
                 holds = True
                 measured += f"; change from batch {large}: LN {ln_loss:+.2%}"
@@ -264,9 +346,11 @@ def measure(s: Settings = DEFAULT, say=print) -> list[Row]:
     `say` receives progress messages (print by default; pass `lambda *_: None` for silence).
     """
     sequences, vectors, adding, trials = _trials(s)
-    say(f"{len(trials)} models, {sum(len(t.lrs) for t in trials)} sweep runs and "
-        f"{len(trials) * (len(s.seeds) - 1)} more seeds, on {s.workers} worker(s); data: {vectors.source}")
-    tuned = ex.tune(trials, s.seeds, workers=s.workers)
+    say(
+        f"{len(trials)} models, {sum(len(t.lrs) for t in trials)} sweep runs and "
+        f"{len(trials) * (len(s.seeds) - 1)} more seeds, on {s.workers} worker(s); data: {vectors.source}"
+    )
+    tuned = scheduler.tune(trials, s.seeds, workers=s.workers)
     rows = [_lstm_row(task, tuned, s, steps, s.rnn_batch, s.rnn_hidden) for task, steps in zip(sequences, s.rnn_steps)]
     rows += _mlp_rows(vectors, tuned, s)
     if adding is not None:
@@ -284,36 +368,56 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lnviz.reproduce", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lnviz.reproduce",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of seconds: tiny models and data")
     parser.add_argument("--seeds", type=int, nargs="+", help=f"seeds (default {' '.join(map(str, DEFAULT.seeds))})")
-    parser.add_argument("--rnn-steps", type=int, nargs="+",
-                        help="training steps of each LSTM run on sequential MNIST, one number per length "
-                             f"(default {' '.join(map(str, DEFAULT.rnn_steps))})")
-    parser.add_argument("--mlp-examples", type=int,
-                        help=f"examples seen by each Figure 6 run (default {DEFAULT.mlp_examples})")
-    parser.add_argument("--adding-steps", type=int,
-                        help=f"steps of each adding-problem run (default {DEFAULT.adding_steps})")
+    parser.add_argument(
+        "--rnn-steps",
+        type=int,
+        nargs="+",
+        help="training steps of each LSTM run on sequential MNIST, one number per length "
+        f"(default {' '.join(map(str, DEFAULT.rnn_steps))})",
+    )
+    parser.add_argument(
+        "--mlp-examples", type=int, help=f"examples seen by each Figure 6 run (default {DEFAULT.mlp_examples})"
+    )
+    parser.add_argument(
+        "--adding-steps", type=int, help=f"steps of each adding-problem run (default {DEFAULT.adding_steps})"
+    )
     parser.add_argument("--no-adding", action="store_true", help="leave out the adding problem")
     parser.add_argument("--workers", type=int, help=f"worker processes (default {DEFAULT.workers}; 1 runs in this one)")
-    parser.add_argument("--download", action="store_true",
-                        help="download full MNIST if it is not cached (default: the cache, else the shipped digits)")
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download full MNIST if it is not cached (default: the cache, else the shipped digits)",
+    )
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings the command line asks for: `QUICK` or `DEFAULT`, with the flags given applied."""
     s = QUICK if args.quick else DEFAULT
-    changes = {name: value for name, value in (("mlp_examples", args.mlp_examples),
-                                               ("adding_steps", args.adding_steps), ("workers", args.workers))
-               if value is not None}
+    changes = {
+        name: value
+        for name, value in (
+            ("mlp_examples", args.mlp_examples),
+            ("adding_steps", args.adding_steps),
+            ("workers", args.workers),
+        )
+        if value is not None
+    }
     if args.seeds:
         changes["seeds"] = tuple(args.seeds)
     if args.rnn_steps:
         if len(args.rnn_steps) != len(s.rnn_pixels_per_step):
-            raise SystemExit(f"--rnn-steps expected {len(s.rnn_pixels_per_step)} numbers, one per length "
-                             f"{s.rnn_pixels_per_step}, got {args.rnn_steps}")
+            raise SystemExit(
+                f"--rnn-steps expected {len(s.rnn_pixels_per_step)} numbers, one per length "
+                f"{s.rnn_pixels_per_step}, got {args.rnn_steps}"
+            )
         changes["rnn_steps"] = tuple(args.rnn_steps)
     if args.no_adding:
         changes["adding"] = False
@@ -332,9 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = measure(s, say=lambda message: print(message, file=sys.stderr, flush=True))
     minutes = (time.perf_counter() - start) / 60
     print(table(rows))
-    print(f"\nMeasured in {minutes:.1f} min on {platform.machine()} ({platform.processor() or 'cpu'}), "
-          f"{ex.default_workers()} cores, torch {torch.__version__}, {s.workers} worker(s), "
-          f"{'--quick' if args.quick else 'default settings'}.")
+    print(
+        f"\nMeasured in {minutes:.1f} min on {platform.machine()} ({platform.processor() or 'cpu'}), "
+        f"{scheduler.default_workers()} cores, torch {torch.__version__}, {s.workers} worker(s), "
+        f"{'--quick' if args.quick else 'default settings'}."
+    )
     return 0
 
 

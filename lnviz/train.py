@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lnviz.validation import positive_int
+
 __all__ = ["History", "LOSSES", "OPTIMIZERS", "TOLERANCE", "evaluate", "train"]
 
 #: "cross_entropy" for classification (logits and int64 class labels), "mse" for regression.
@@ -40,6 +42,9 @@ EVAL_CHUNK = 1000
 
 #: The per-record lists of a History, all of the same length.
 _SERIES = ("step", "examples", "train_loss", "val_loss", "val_accuracy", "wall_time", "grad_norm")
+
+#: The series a run can be read against: optimizer steps, training examples seen, seconds.
+_X_SERIES = ("step", "examples", "wall_time")
 
 
 @dataclass
@@ -73,19 +78,17 @@ class History:
     def __len__(self) -> int:
         return len(self.step)
 
-    def steps_to_reach(self, loss: float) -> int | None:
-        """The first recorded step at which the smoothed training loss is at most `loss`, else None.
+    def reach(self, loss: float, x: str = "step") -> float | None:
+        """Where the smoothed training loss first gets to `loss` or below, read on the series `x`
+        ("step", "examples" or "wall_time"); None if it never does.
 
-        The answer is exact to within one evaluation interval, since train_loss is recorded once
-        per interval.
+        Exact to within one evaluation interval, since train_loss is recorded once per interval.
+        Counted in examples it compares batch sizes fairly; in seconds, methods of different cost.
         """
-        index = self._first_at_most(loss)
-        return None if index is None else self.step[index]
-
-    def examples_to_reach(self, loss: float) -> int | None:
-        """As `steps_to_reach`, counted in training examples seen: compares batch sizes fairly."""
-        index = self._first_at_most(loss)
-        return None if index is None else self.examples[index]
+        if x not in _X_SERIES:
+            raise ValueError(f"History.reach expected x to be one of {_X_SERIES}, got {x!r}")
+        index = next((i for i, value in enumerate(self.train_loss) if value <= loss), None)
+        return None if index is None else getattr(self, x)[index]
 
     def to_dict(self) -> dict:
         """Plain lists and numbers (JSON-serializable), without the model."""
@@ -95,9 +98,6 @@ class History:
                 value = getattr(self, f.name)
                 record[f.name] = list(value) if isinstance(value, list) else value
         return record
-
-    def _first_at_most(self, loss: float) -> int | None:
-        return next((i for i, value in enumerate(self.train_loss) if value <= loss), None)
 
     def _append(self, **record: float) -> None:
         for name in _SERIES:
@@ -154,8 +154,21 @@ def train(
     progress bar is closed and the history so far is returned with `interrupted=True`; the callback
     is not called again.
     """
-    loss = _check_arguments(x_train, y_train, x_val, y_val, steps, batch_size, lr, optimizer,
-                            weight_decay, clip_grad_norm, eval_every, val_size, loss)
+    loss = _check_arguments(
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        steps,
+        batch_size,
+        lr,
+        optimizer,
+        weight_decay,
+        clip_grad_norm,
+        eval_every,
+        val_size,
+        loss,
+    )
     device = torch.device(device)
     x_train, y_train = x_train.to(device), y_train.to(device)
     x_val, y_val = _subset(x_val, y_val, val_size)
@@ -203,8 +216,9 @@ def train(
                     loss_sum.zero_()
                     norm_sum.zero_()
                     since_record = 0
-                    bar.set_postfix(train_loss=f"{history.train_loss[-1]:.3f}",
-                                    val_loss=f"{val_loss:.3f}", refresh=False)
+                    bar.set_postfix(
+                        train_loss=f"{history.train_loss[-1]:.3f}", val_loss=f"{val_loss:.3f}", refresh=False
+                    )
                     if callback is not None:
                         callback(history)
         except KeyboardInterrupt:
@@ -290,10 +304,21 @@ def _forked_rng(device: torch.device) -> contextlib.AbstractContextManager:
     return torch.random.fork_rng(devices=[index], device_type=device.type)
 
 
-def _check_arguments(x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Tensor, steps: int,
-                     batch_size: int, lr: float, optimizer: str, weight_decay: float,
-                     clip_grad_norm: float | None, eval_every: int, val_size: int | None,
-                     loss: str | None) -> str:
+def _check_arguments(
+    x_train: Tensor,
+    y_train: Tensor,
+    x_val: Tensor,
+    y_val: Tensor,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str,
+    weight_decay: float,
+    clip_grad_norm: float | None,
+    eval_every: int,
+    val_size: int | None,
+    loss: str | None,
+) -> str:
     """Raise ValueError for bad arguments; return the loss to use."""
     for name, x, y in (("train", x_train, y_train), ("val", x_val, y_val)):
         if y.dim() != 1 or len(x) != len(y) or len(y) == 0:
@@ -302,12 +327,10 @@ def _check_arguments(x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Ten
                 f"{tuple(x.shape)} and {tuple(y.shape)}"
             )
     for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
-        if not (isinstance(value, int) and value >= 1):
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        positive_int(value, name, "train")
     if batch_size > len(y_train):
         raise ValueError(f"batch_size must be at most the {len(y_train)} training cases, got {batch_size}")
-    if val_size is not None and not (isinstance(val_size, int) and val_size >= 1):
-        raise ValueError(f"val_size must be a positive int or None, got {val_size!r}")
+    positive_int(val_size, "val_size", "train", allow_none=True)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     if not weight_decay >= 0:

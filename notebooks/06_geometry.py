@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -45,7 +45,7 @@
 
 # %% slideshow={"slide_type": "skip"}
 from lnviz import geometry
-from lnviz.panels.geometry import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
+from lnviz.panels import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6.1 The picture: the loss over a plane of weight matrices
@@ -86,9 +86,11 @@ plane_panel
 for norm in (0.5, 1.0, 2.0, 4.0):
     w = geometry.point(norm, 90.0)
     step = geometry.gradient_step(plane_panel.plane, w, lr=0.3)
-    print(f"||w|| = {norm:3.1f}: loss {step.loss:.4f}, ||grad|| {step.gradient.norm():.3f}, "
-          f"w.grad {step.inner:+.0e}, one step turns w by {step.angle_change:5.2f} deg, "
-          f"metric {geometry.tangent_metric(plane_panel.plane, w):.4f}")
+    print(
+        f"||w|| = {norm:3.1f}: loss {step.loss:.4f}, ||grad|| {step.gradient.norm():.3f}, "
+        f"w.grad {step.inner:+.0e}, one step turns w by {step.angle_change:5.2f} deg, "
+        f"metric {geometry.tangent_metric(plane_panel.plane, w):.4f}"
+    )
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The paper says it in the language of the Fisher metric: the block of the metric along a unit's
@@ -143,10 +145,12 @@ growth_panel
 small = geometry.grow(growth_panel.task, lr=1.0, init_norm=1.0, weight_decay=(0.0, 0.01), progress=True)
 large = geometry.grow(growth_panel.task, lr=100.0, init_norm=10.0, weight_decay=(0.0, 1e-4), progress=True)
 for a, b in zip(small, large):
-    print(f"lr x weight decay = {a.lr * a.weight_decay:g}: largest difference in loss "
-          f"{(a.losses - b.losses).abs().max():.0e}, "
-          f"in angle per step {(a.angle_changes - b.angle_changes).abs().max():.0e} deg, "
-          f"norms {(b.norms / a.norms).min():.6f} to {(b.norms / a.norms).max():.6f} times larger")
+    print(
+        f"lr x weight decay = {a.lr * a.weight_decay:g}: largest difference in loss "
+        f"{(a.losses - b.losses).abs().max():.0e}, "
+        f"in angle per step {(a.angle_changes - b.angle_changes).abs().max():.0e} deg, "
+        f"norms {(b.norms / a.norms).min():.6f} to {(b.norms / a.norms).max():.6f} times larger"
+    )
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # And the learning rate you set is not the one the direction feels. Three learning rates from
@@ -154,8 +158,10 @@ for a, b in zip(small, large):
 
 # %%
 for run in geometry.grow(growth_panel.task, lr=(0.3, 1.0, 10.0), init_norm=1.0, progress=True):
-    print(f"lr {run.lr:4}: ||W|| after the first step {run.norms[1]:5.1f}, effective learning rate at the end "
-          f"{run.effective_lr[-1]:.4f}, loss after 200 steps {run.losses[-1]:.3f}")
+    print(
+        f"lr {run.lr:4}: ||W|| after the first step {run.norms[1]:5.1f}, effective learning rate at the end "
+        f"{run.effective_lr[-1]:.4f}, loss after 200 steps {run.losses[-1]:.3f}"
+    )
 
 # %% [markdown]
 # Learning rate 10 throws $\lVert W \rVert$ past 20 in its first step, and from then on the direction
@@ -216,8 +222,10 @@ gain_panel
 reference = geometry.learn_gain(gain_panel.task, "none", scale=1.0, lr=1.0)
 for scale in (0.1, 10.0):
     rescued = geometry.learn_gain(gain_panel.task, "none", scale=scale, lr=1.0 / scale**2)
-    print(f"c = {scale:4}: lr {1 / scale**2:g}, largest difference in the distance to the best gains "
-          f"{(rescued.distances - reference.distances).abs().max():.0e}")
+    print(
+        f"c = {scale:4}: lr {1 / scale**2:g}, largest difference in the distance to the best gains "
+        f"{(rescued.distances - reference.distances).abs().max():.0e}"
+    )
 for model in geometry.GAIN_MODELS:
     print(f"{model:>5}: best loss {geometry.learn_gain(gain_panel.task, model, 1.0, 1.0).losses[-1]:.2f}")
 

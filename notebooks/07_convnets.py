@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -46,8 +46,7 @@
 # MNIST digits, with zero padding so that the maps keep their size.
 
 # %% slideshow={"slide_type": "skip"}
-from lnviz import convnets
-from lnviz.panels.convnets import BorderPanel, ConvTrainingPanel, PooledEntriesPanel
+from lnviz.panels import BorderPanel, ConvTrainingPanel, PooledEntriesPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7.1 Which entries does each method pool?
@@ -99,8 +98,10 @@ target = training.controls["target"].value  # the unnormalized net's final train
 print(f"no normalization: final training loss {target:.3f} after {histories['none'].step[-1]} steps")
 for method in ("batch", "layer", "group"):
     h = histories[method]
-    print(f"{method:>5} norm: reaches it at step {h.steps_to_reach(target)}, final training loss "
-          f"{h.train_loss[-1]:.3f}, validation error {1 - h.val_accuracy[-1]:.1%}")
+    print(
+        f"{method:>5} norm: reaches it at step {h.reach(target)}, final training loss "
+        f"{h.train_loss[-1]:.3f}, validation error {1 - h.val_accuracy[-1]:.1%}"
+    )
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice** (lnviz's tests check these for the default run).

@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 @pytest.fixture(scope="module")
 def one_thread():
-    """Torch on one thread for a test module of tiny models (`lnviz.dynamics.single_thread`)."""
-    from lnviz.dynamics import single_thread
+    """Torch on one thread for a test module of tiny models (`lnviz.scheduler.threads`)."""
+    from lnviz.scheduler import threads
 
-    with single_thread():
+    with threads(1):
         yield

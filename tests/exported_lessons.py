@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from notebook_utils import ROOT, SOURCES
 
 #: Longest the whole export may take (eight lessons take 1.5 to 5 minutes on two cores, busy or not).
@@ -64,7 +63,11 @@ def export_lessons(session: pytest.Session, tmp_path_factory: pytest.TempPathFac
         env = dict(os.environ, LNVIZ_QUICK="1")
         result = subprocess.run(
             [sys.executable, "-m", "lnviz.export", "--jobs", "2", "--out", str(out), *names],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=EXPORT_TIMEOUT_S,
         )
         _done.append(Export(out, result.returncode, result.stdout, result.stderr))
     return _done[0]

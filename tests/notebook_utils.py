@@ -6,6 +6,8 @@ from pathlib import Path
 
 import nbformat
 
+from lnviz import export
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 #: Every lesson, as its jupytext source; each has a paired .ipynb beside it.
@@ -14,18 +16,9 @@ NOTEBOOKS = [p.with_suffix(".ipynb") for p in SOURCES]
 
 
 def execute(path: Path, timeout: int = 120) -> nbformat.NotebookNode:
-    """Run a notebook top to bottom in a fresh python3 kernel, as "Restart Kernel and Run All" does.
-
-    Widget state is not stored (store_widget_state=False): with FigureWidgets it would make a 5 MB
-    notebook. Raises nbclient's CellExecutionError on the first failing cell.
-    """
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    return nb
+    """Run a notebook top to bottom in a fresh python3 kernel, as "Restart Kernel and Run All" does
+    (`lnviz.export.execute`, without the export's static displays)."""
+    return export.execute(path, timeout, static=False)
 
 
 def error_outputs(nb: nbformat.NotebookNode) -> list[str]:

@@ -13,14 +13,14 @@ import torch.nn.functional as F
 from lnviz import after2016 as A
 from lnviz import invariance
 from lnviz.figures import after2016 as figs
-from lnviz.norms import LayerNorm, RMSNorm
+from lnviz.nn.norms import LayerNorm, RMSNorm
+from lnviz.nn.transformer import TinyTransformer, TransformerBlock, causal_mask
 from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, RecenteringPanel
-from lnviz.transformer import TinyTransformer, TransformerBlock, causal_mask
-
 
 # ---------------------------------------------------------------------------------------------------
 # The row pattern
 # ---------------------------------------------------------------------------------------------------
+
 
 def test_pattern_has_mean_zero_and_std_one_and_depends_on_the_seed():
     a = A.pattern(16, seed=3)
@@ -39,6 +39,7 @@ def test_pattern_rejects_fewer_than_two_units():
 # ---------------------------------------------------------------------------------------------------
 # RMS norm does not re-center (section 8.1)
 # ---------------------------------------------------------------------------------------------------
+
 
 def test_zero_mean_row_gives_the_same_output_under_layer_and_rms_norm():
     rec = A.recentering(shift=0.0)
@@ -85,6 +86,7 @@ def test_table_1_rms_row_loses_only_the_weight_matrix_recentering_of_layer_norm(
 # RMS norm's speed: the race is fair (no timing assertions here)
 # ---------------------------------------------------------------------------------------------------
 
+
 def test_each_pair_computes_the_same_gradients_torch_and_written_out():
     runs = {name: fn() for name, fn in A.forward_backward_contenders(8, 32, seed=1).items()}
     for torch_name, ours_name in zip(A.SPEED_PAIRS["torch"], A.SPEED_PAIRS["written out"], strict=True):
@@ -100,7 +102,7 @@ def test_race_interleaves_every_contender_once_per_round():
     assert {name: len(ts) for name, ts in times.items()} == {"a": 5, "b": 5, "c": 5}
     assert all(t >= 0 for ts in times.values() for t in ts)
     timed = calls[6:]  # two warm-up calls each come first
-    rounds = [timed[i:i + 3] for i in range(0, 15, 3)]
+    rounds = [timed[i : i + 3] for i in range(0, 15, 3)]
     assert all(sorted(r) == ["a", "b", "c"] for r in rounds)
     assert len({tuple(r) for r in rounds}) > 1, "the order must change between rounds"
 
@@ -122,18 +124,10 @@ def test_speed_ratios_report_every_pair():
     assert all(math.isfinite(r) and r > 0 for r in ratios.values())
 
 
-def test_single_thread_restores_the_thread_count_even_after_an_error():
-    before = torch.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with A.single_thread():
-            assert torch.get_num_threads() == 1
-            raise RuntimeError("boom")
-    assert torch.get_num_threads() == before
-
-
 # ---------------------------------------------------------------------------------------------------
 # The tiny Transformer
 # ---------------------------------------------------------------------------------------------------
+
 
 def _randomize_norms(block: TransformerBlock, seed: int = 0) -> None:
     """Gains and biases away from 1 and 0, so that norm1 and norm2 can be told apart."""
@@ -203,8 +197,9 @@ def test_block_computes_what_torch_transformer_encoder_layer_computes(norm_posit
     torch.manual_seed(1)
     block = TransformerBlock(16, 4, 32, norm_position)
     _randomize_norms(block, seed=1)
-    reference = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True,
-                                                 norm_first=norm_position == "pre")
+    reference = torch.nn.TransformerEncoderLayer(
+        16, 4, 32, dropout=0.0, batch_first=True, norm_first=norm_position == "pre"
+    )
     reference.load_state_dict(block.state_dict())  # same names, same shapes
     x, mask = torch.randn(2, 7, 16), causal_mask(7)
     torch.testing.assert_close(block(x, mask), reference(x, src_mask=mask), atol=1e-5, rtol=1e-5)
@@ -216,16 +211,21 @@ def test_block_initialization_is_xavier_uniform_with_zero_biases():
     w = block.linear1.weight
     assert w.abs().max().item() <= bound
     assert w.var().item() == pytest.approx(bound**2 / 3, rel=0.1)
-    assert all(b.abs().max().item() == 0 for b in (block.linear1.bias, block.linear2.bias,
-                                                   block.self_attn.in_proj_bias, block.self_attn.out_proj.bias))
+    assert all(
+        b.abs().max().item() == 0
+        for b in (block.linear1.bias, block.linear2.bias, block.self_attn.in_proj_bias, block.self_attn.out_proj.bias)
+    )
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(d_model=10, n_heads=4, d_ff=8), "divisible"),
-    (dict(d_model=8, n_heads=2, d_ff=8, norm_position="middle"), "norm_position"),
-    (dict(d_model=8, n_heads=2, d_ff=8, norm="batch"), "norm must be one of"),
-    (dict(d_model=8, n_heads=2, d_ff=0), "d_ff"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(d_model=10, n_heads=4, d_ff=8), "divisible"),
+        (dict(d_model=8, n_heads=2, d_ff=8, norm_position="middle"), "norm_position"),
+        (dict(d_model=8, n_heads=2, d_ff=8, norm="batch"), "norm must be one of"),
+        (dict(d_model=8, n_heads=2, d_ff=0), "d_ff"),
+    ],
+)
 def test_block_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TransformerBlock(**kwargs)
@@ -262,6 +262,7 @@ def test_tiny_transformer_rejects_float_tokens_and_zero_layers():
 # Gradient norms per layer at initialization (section 8.2)
 # ---------------------------------------------------------------------------------------------------
 
+
 def test_layer_gradient_norms_match_backward_by_hand():
     torch.manual_seed(0)
     model = TinyTransformer(3, 16, 4, 32, 13, "post")
@@ -269,8 +270,7 @@ def test_layer_gradient_norms_match_backward_by_hand():
     norms = A.layer_gradient_norms(model, tokens)
     logits = model(tokens[:, :-1])
     F.cross_entropy(logits.reshape(-1, 13), tokens[:, 1:].reshape(-1)).backward()
-    by_hand = [math.sqrt(b.linear1.weight.grad.pow(2).sum() + b.linear2.weight.grad.pow(2).sum())
-               for b in model.blocks]
+    by_hand = [math.sqrt(b.linear1.weight.grad.pow(2).sum() + b.linear2.weight.grad.pow(2).sum()) for b in model.blocks]
     assert norms.shape == (3,)
     np.testing.assert_allclose(norms.numpy(), by_hand, rtol=1e-5)
 
@@ -318,6 +318,7 @@ def test_claim_the_last_layer_gap_opens_with_depth():
 # Where eps goes (section 8.3)
 # ---------------------------------------------------------------------------------------------------
 
+
 def test_torch_convention_is_f_layer_norm():
     x = torch.randn(4, 16) * 1e-3
     torch.testing.assert_close(A.normalize(x, "torch"), F.layer_norm(x, (16,)))
@@ -327,8 +328,12 @@ def test_torch_convention_is_f_layer_norm():
 def test_output_std_follows_each_conventions_formula(variance):
     comparison = A.eps_comparison(variance)
     s = math.sqrt(variance)
-    expected = {"torch": s / math.sqrt(variance + 1e-5), "keras": s / math.sqrt(variance + 1e-3),
-                "lua": s / (s + 1e-5), "none": 1.0}
+    expected = {
+        "torch": s / math.sqrt(variance + 1e-5),
+        "keras": s / math.sqrt(variance + 1e-3),
+        "lua": s / (s + 1e-5),
+        "none": 1.0,
+    }
     for name, std in expected.items():
         assert comparison.stds[name] == pytest.approx(std, rel=1e-3), name
         assert A.output_std(comparison.outputs[name]).item() == comparison.stds[name]
@@ -382,6 +387,7 @@ def test_normalize_rejects_an_unknown_convention():
 # Figure builders
 # ---------------------------------------------------------------------------------------------------
 
+
 def test_recentering_figure_shows_the_row_and_both_outputs():
     rec = A.recentering(2.0, 0.5)
     fig = figs.recentering_figure(rec, 2.0, 0.5)
@@ -418,7 +424,7 @@ def test_eps_figure_marks_each_conventions_std_at_the_current_variance():
     np.testing.assert_allclose(marker.y, [comparison.stds[name] for name in A.CONVENTIONS])
     for trace, name in zip(fig.data[:n], A.CONVENTIONS):
         np.testing.assert_allclose(trace.y, comparison.outputs[name].numpy())
-    for trace, name in zip(fig.data[n:2 * n], A.CONVENTIONS):
+    for trace, name in zip(fig.data[n : 2 * n], A.CONVENTIONS):
         np.testing.assert_allclose(trace.y, curves[name].numpy())
     assert fig.layout.xaxis2.type == "log"
 
@@ -426,6 +432,7 @@ def test_eps_figure_marks_each_conventions_std_at_the_current_variance():
 # ---------------------------------------------------------------------------------------------------
 # Panels: behaviour specific to these panels (the generic checks live in test_panels.py)
 # ---------------------------------------------------------------------------------------------------
+
 
 def test_recentering_panel_shift_moves_rms_norm_only_and_scale_moves_neither():
     panel = RecenteringPanel()

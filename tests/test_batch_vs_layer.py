@@ -82,12 +82,15 @@ def test_input_scale_and_shift_leave_the_output_in_place():
         assert torch.allclose(bvl.layer_norm_case(scale * a + shift, 1.3, 0.2), h, atol=2e-3)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: bvl.pooled_mask("group", (4, 4), 0, 0),
-    lambda: bvl.pooled_mask("batch", (4, 4), 4, 0),
-    lambda: bvl.batch_dependence(0),
-    lambda: bvl.summed_inputs(0, 4),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: bvl.pooled_mask("group", (4, 4), 0, 0),
+        lambda: bvl.pooled_mask("batch", (4, 4), 4, 0),
+        lambda: bvl.batch_dependence(0),
+        lambda: bvl.summed_inputs(0, 4),
+    ],
+)
 def test_bad_input_says_what_was_expected(call):
     with pytest.raises(ValueError, match="must|need"):
         call()

@@ -15,17 +15,15 @@ import re
 import shlex
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
-import pytest
+import tomllib
 import yaml  # PyYAML: a dependency of jupytext, so always there
+from notebook_utils import ROOT
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-from notebook_utils import ROOT
 
 #: PyPI name -> conda-forge name, where they differ.
 CONDA_NAMES = {"torch": "pytorch-cpu"}
@@ -83,9 +81,11 @@ def test_same_packages_and_versions_as_pyproject() -> None:
     assert conda.pop("pip") == "", "pip is there for postBuild, at any version"
     assert set(conda) == set(wanted), (
         f"only in environment.yml: {sorted(set(conda) - set(wanted))}; "
-        f"only in pyproject.toml: {sorted(set(wanted) - set(conda))}")
-    differ = {name: (conda[name], wanted[name]) for name in conda
-              if SpecifierSet(conda[name]) != SpecifierSet(wanted[name])}
+        f"only in pyproject.toml: {sorted(set(wanted) - set(conda))}"
+    )
+    differ = {
+        name: (conda[name], wanted[name]) for name in conda if SpecifierSet(conda[name]) != SpecifierSet(wanted[name])
+    }
     assert not differ, f"version constraints differ (environment.yml, pyproject.toml): {differ}"
 
 
@@ -107,8 +107,11 @@ def test_lnviz_is_installed_by_postbuild_not_by_the_environment() -> None:
 def test_postbuild_makes_jupyterlab_open_a_py_lesson_as_a_notebook(tmp_path: Path) -> None:
     viewer = [c for c in _postbuild_commands() if c[0] == "jupytext-config"]
     assert len(viewer) == 1, _postbuild_commands()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+    )
     subprocess.run(viewer[0], check=True, env=env, capture_output=True)
     # The defaults JupyterLab's settings API serves for the document manager, computed as the server
     # computes them: its schema, updated by the overrides found in the config path.
@@ -121,6 +124,7 @@ def test_postbuild_makes_jupyterlab_open_a_py_lesson_as_a_notebook(tmp_path: Pat
         "                         schema_name='@jupyterlab/docmanager-extension:plugin')\n"
         "print(json.dumps(result['schema']['properties']['defaultViewers']['default']))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "settings")], env=env,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "settings")], env=env, capture_output=True, text=True, check=True
+    )
     assert json.loads(result.stdout).get("python") == "Jupytext Notebook", result.stdout

@@ -1,4 +1,4 @@
-"""lnviz.bptt: the LSTM and LN-LSTM over a sequence with backpropagation through time written out.
+"""lnviz.nn.bptt: the LSTM and LN-LSTM over a sequence with backpropagation through time written out.
 
 Checked in float64 against autograd through the cell's own step (`LSTMCell.step`, which follows the
 supplement's eqs. (17)-(22) and is itself checked against torch and against the equations in
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lnviz import bptt
-from lnviz.recurrent import Recurrent
-from lnviz.rnn import LSTMCell
+from lnviz.nn import bptt
+from lnviz.nn.cells import LSTMCell
+from lnviz.nn.recurrent import Recurrent
 
 DOUBLE = torch.float64
 
@@ -86,8 +86,18 @@ def test_gradcheck_in_every_tensor_argument(norm: str) -> None:
     def run(gi, h0, c0, weight, gain_hh, gain_c, bias_c):
         return bptt.lstm_sequence(gi, h0, c0, weight, ln_hh=(gain_hh, 1e-5), ln_c=(gain_c, bias_c, 1e-5))
 
-    torch.autograd.gradcheck(run, (gi, h0, c0, weight, gain_hh.detach().requires_grad_(),
-                                   gain_c.detach().requires_grad_(), bias_c.detach().requires_grad_()))
+    torch.autograd.gradcheck(
+        run,
+        (
+            gi,
+            h0,
+            c0,
+            weight,
+            gain_hh.detach().requires_grad_(),
+            gain_c.detach().requires_grad_(),
+            bias_c.detach().requires_grad_(),
+        ),
+    )
 
 
 def test_the_layer_norms_eps_is_used() -> None:

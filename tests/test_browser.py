@@ -25,16 +25,14 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-
 from browser import fixtures, pages
 from browser.lab import CHROMIUM_ARGS, LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
 from browser.notebook import (
     ANYWIDGET_INIT_TIMEOUT_MS,
     MAX_SCREENSHOT_HEIGHT,
     RENDER_TIMEOUT_S,
-    nudge_first_control,
     notebook_problems,
+    nudge_first_control,
     open_notebook,
     panels,
     plot_state,
@@ -45,6 +43,7 @@ from browser.notebook import (
 )
 from exported_lessons import Export, export_lessons
 from notebook_utils import SOURCES
+from playwright.sync_api import Browser, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -69,8 +68,11 @@ def _set_default_viewer_as_postbuild_does(config_dir: Path) -> None:
     """Run postBuild's jupytext-config line with `config_dir` as the Jupyter config directory."""
     lines = [line.strip() for line in (REPO / "postBuild").read_text().splitlines()]
     command = next(line for line in lines if line.startswith("jupytext-config "))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config_dir),
-               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(config_dir),
+        PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+    )
     subprocess.run(shlex.split(command), check=True, env=env, capture_output=True)
 
 
@@ -262,8 +264,11 @@ def test_exported_page_draws_every_plot_and_plays_its_animations(
         errors = pages.open_page(page, path.as_uri())
         plots = pages.wait_for_plots(page)
         height = min(int(page.evaluate("() => document.documentElement.scrollHeight")), MAX_SCREENSHOT_HEIGHT)
-        page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}-exported.png"), full_page=True,
-                        clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
+        page.screenshot(
+            path=str(SCREENSHOTS / f"{lesson.stem}-exported.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height},
+        )
         assert plots, f"{path.name} has no plot"
         missing = [f"plot {i}: {p}" for i, p in enumerate(plots) if not (p.drawn and p.traces)]
         assert not missing, f"{path.name}: plots not drawn: {missing}"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from panel_examples import conv_training_example
 
 from lnviz import convnets
 from lnviz.convnets import ConvNet, border_distance, border_statistics, pooled_tiles, pooling
@@ -35,6 +36,7 @@ def summed(n: int = 3, c: int = 8, h: int = 5, w: int = 6, seed: int = 0) -> tor
 # ----------------------------------------------------------------------------------------------------
 # The net
 # ----------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("norm", convnets.METHODS)
 def test_convnet_maps_images_to_logits_and_trains_every_parameter(norm):
@@ -91,11 +93,14 @@ def test_summed_inputs_are_the_first_convolution_without_its_bias():
     assert torch.equal(layer.summed_inputs(x), layer.conv1(x))
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(norm="weight"), ["norm", "'weight'"]),
-    (dict(channels=(0, 16)), ["channels[0]", "0"]),
-    (dict(norm="group", num_groups=3), ["num_groups", "3"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(norm="weight"), ["norm", "'weight'"]),
+        (dict(channels=(0, 16)), ["channels[0]", "0"]),
+        (dict(norm="group", num_groups=3), ["num_groups", "3"]),
+    ],
+)
 def test_convnet_rejects_bad_arguments(kwargs, words):
     with pytest.raises(ValueError) as error:
         ConvNet(**kwargs)
@@ -112,7 +117,7 @@ def test_conv_data_are_digit_images_in_the_unit_interval():
     d = convnets.conv_data()
     assert d.x_train.shape[1:] == (1, 28, 28) and d.x_test.shape[1:] == (1, 28, 28)
     assert len(d.x_train) == len(d.y_train) and len(d.x_test) == len(d.y_test)
-    assert 0 <= float(d.x_train.min()) and float(d.x_train.max()) <= 1 and d.y_train.dtype == torch.int64
+    assert float(d.x_train.min()) >= 0 and float(d.x_train.max()) <= 1 and d.y_train.dtype == torch.int64
     # the blank frame the border statistics rest on: the outermost pixels are nearly always 0
     assert float((d.x_test[:, :, border_distance() == 0] > 0).double().mean()) < 0.01
 
@@ -167,12 +172,15 @@ def test_pooling_counts_and_statistics_are_over_the_pooled_block():
     assert p.value == float(a[2, 5, 1, 1])
 
 
-@pytest.mark.parametrize("method, shape, case, channel, groups, words", [
-    ("none", (4, 8), 0, 0, 1, "method"),
-    ("layer", (4, 8), 4, 0, 1, "case"),
-    ("batch", (4, 8), 0, -1, 1, "channel"),
-    ("group", (4, 8), 0, 0, 3, "num_groups"),
-])
+@pytest.mark.parametrize(
+    "method, shape, case, channel, groups, words",
+    [
+        ("none", (4, 8), 0, 0, 1, "method"),
+        ("layer", (4, 8), 4, 0, 1, "case"),
+        ("batch", (4, 8), 0, -1, 1, "channel"),
+        ("group", (4, 8), 0, 0, 3, "num_groups"),
+    ],
+)
 def test_pooled_tiles_reject_bad_arguments(method, shape, case, channel, groups, words):
     with pytest.raises(ValueError, match=words):
         pooled_tiles(method, shape, case, channel, groups)
@@ -191,6 +199,7 @@ def test_notebook_claim_blank_entry_same_under_batch_norm_and_digit_dependent_un
     a = convnets.sample_summed_inputs()
     entry = (0, 2, 3, 3)  # PooledEntriesPanel's default
     from lnviz.panels.convnets import PooledEntriesPanel
+
     assert inspect.signature(PooledEntriesPanel).parameters["entry"].default == entry
     assert a.shape == (4, 8, 28, 28) and torch.all(a[:, entry[1], entry[2], entry[3]] == 0)
     cases = range(a.shape[0])
@@ -206,6 +215,7 @@ def test_notebook_claim_blank_entry_same_under_batch_norm_and_digit_dependent_un
 # ----------------------------------------------------------------------------------------------------
 # Border statistics
 # ----------------------------------------------------------------------------------------------------
+
 
 def test_border_distance_is_the_distance_to_the_nearest_edge():
     d = border_distance(28)
@@ -271,6 +281,7 @@ def test_border_statistics_reject_bad_arguments():
 # Figures
 # ----------------------------------------------------------------------------------------------------
 
+
 def test_pooled_entries_figure_draws_the_array_and_outlines_the_pooled_maps():
     a = summed(n=2, c=4, h=5, w=6).float()
     p = pooling(a, "batch", (1, 2, 3, 4))
@@ -316,34 +327,48 @@ def test_border_figure_draws_the_statistics_of_all_channels_or_one():
 
 def _history(losses: list[float], accuracy: float = 0.9) -> History:
     steps = [10 * (i + 1) for i in range(len(losses))]
-    return History(batch_size=32, loss="cross_entropy", step=steps, examples=[32 * s for s in steps],
-                   train_loss=losses, val_loss=losses, val_accuracy=[accuracy] * len(losses),
-                   wall_time=[0.5 * (i + 1) for i in range(len(losses))], grad_norm=[1.0] * len(losses))
+    return History(
+        batch_size=32,
+        loss="cross_entropy",
+        step=steps,
+        examples=[32 * s for s in steps],
+        train_loss=losses,
+        val_loss=losses,
+        val_accuracy=[accuracy] * len(losses),
+        wall_time=[0.5 * (i + 1) for i in range(len(losses))],
+        grad_norm=[1.0] * len(losses),
+    )
 
 
 def test_conv_training_figure_marks_where_each_net_reaches_the_target():
-    histories = {"none": _history([2.0, 1.0, 0.5]), "batch": _history([1.0, 0.4, 0.3]),
-                 "layer": _history([1.5, 0.6, 0.5]), "group": _history([2.0, 1.5, 0.9], accuracy=0.8)}
+    histories = {
+        "none": _history([2.0, 1.0, 0.5]),
+        "batch": _history([1.0, 0.4, 0.3]),
+        "layer": _history([1.5, 0.6, 0.5]),
+        "group": _history([2.0, 1.5, 0.9], accuracy=0.8),
+    }
     fig = cf.conv_training_figure(histories, 0.5, "val_error", "step")
-    none, batch, layer, group = (fig.data[3 * i: 3 * i + 3] for i in range(4))
+    none, batch, layer, group = (fig.data[3 * i : 3 * i + 3] for i in range(4))
     assert list(batch[0].y) == [1.0, 0.4, 0.3] and list(batch[1].x) == [20] and list(batch[1].y) == [0.5]
     assert list(layer[1].x) == [30] and not group[1].x and list(none[1].x) == [30]
     assert np.allclose(group[2].y, [0.2] * 3)  # validation error = 1 - accuracy
     assert list(fig.data[-1].y) == [0.5, 0.5] and list(fig.data[-1].x) == [0, 30]
     title = fig.layout.title.text
-    assert title.startswith("steps to reach training loss 0.500")
-    assert "no normalization 30," in title and "batch norm 20 (67%)" in title and "group norm never" in title
+    assert title.startswith("time to reach training loss 0.500")
+    assert (
+        "no normalization 30 steps," in title and "batch norm 20 steps (67%)" in title and "group norm never" in title
+    )
     higher = cf.conv_training_update(histories, 1.0)
-    assert "batch norm 10 (50%)" in higher.layout["title"]["text"] and higher.traces[-1]["y"] == [1.0, 1.0]
+    assert "batch norm 10 steps (50%)" in higher.layout["title"]["text"] and higher.traces[-1]["y"] == [1.0, 1.0]
     seconds = cf.conv_training_update(histories, 0.5, "grad_norm", "wall_time")
     assert seconds.traces[3]["x"] == [0.5, 1.0, 1.5] and seconds.traces[4]["x"] == [1.0]
-    assert seconds.layout["title"]["text"].startswith("seconds to reach")
-    assert "batch norm 1.0 (67%)" in seconds.layout["title"]["text"]
-    assert seconds.layout["yaxis2"]["title"] == "gradient norm"
+    assert seconds.layout["title"]["text"].startswith("time to reach")
+    assert "batch norm 1.0 s (67%)" in seconds.layout["title"]["text"]
+    assert seconds.layout["yaxis2"]["title"] == "gradient norm (before clipping)"
 
 
 def test_conv_training_figure_without_runs_draws_the_target_and_says_press_run():
-    fig = cf.conv_training_figure({m: None for m in convnets.METHODS}, 0.7)
+    fig = cf.conv_training_figure(dict.fromkeys(convnets.METHODS), 0.7)
     assert "press Run" in fig.layout.title.text and list(fig.data[-1].y) == [0.7, 0.7]
     assert all(not trace.x for trace in fig.data[:-1])
 
@@ -359,8 +384,10 @@ def test_conv_training_update_rejects_unknown_axes():
 # Panels
 # ----------------------------------------------------------------------------------------------------
 
+
 def test_pooled_entries_panel_outlines_what_the_method_pools():
     from lnviz.panels.convnets import PooledEntriesPanel
+
     panel = PooledEntriesPanel()
     figure = panel.figure
     assert len(panel.figure.data[2].x) == 6 * 8  # layer norm: the 8 channels of one digit
@@ -376,6 +403,7 @@ def test_pooled_entries_panel_outlines_what_the_method_pools():
 
 def test_border_panel_shows_the_chosen_net_and_channel():
     from lnviz.panels.convnets import BorderPanel
+
     torch.manual_seed(1)
     models = {"batch": ConvNet("batch"), "layer": ConvNet("layer")}
     panel = BorderPanel(models, n_images=40)
@@ -389,7 +417,8 @@ def test_border_panel_shows_the_chosen_net_and_channel():
 
 def test_conv_training_panel_trains_the_four_nets_and_draws_them():
     from lnviz.panels.convnets import ConvTrainingPanel
-    panel = ConvTrainingPanel.example()
+
+    panel = conv_training_example()
     assert all(h is not None and h.step[-1] == 10 for h in panel.histories.values())
     assert panel.progress.value == panel.progress.max == 40 and not panel.run_button.disabled
     assert list(panel.figure.data[3].y) == panel.histories["batch"].train_loss
@@ -406,10 +435,12 @@ def test_conv_training_panel_trains_the_four_nets_and_draws_them():
 # The notebook's claims about its default run (60 steps, seed 0)
 # ----------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def default_panel():
     """The training panel after the run the notebook makes on load."""
     from lnviz.panels.convnets import ConvTrainingPanel
+
     panel = ConvTrainingPanel()
     panel.run()
     return panel
@@ -423,9 +454,9 @@ def default_run(default_panel):
 def test_notebook_claim_every_normalized_net_reaches_the_baseline_in_three_quarters_of_its_steps(default_panel):
     none = default_panel.histories["none"]
     target = default_panel.controls["target"].value
-    assert none.steps_to_reach(target) == none.step[-1] == 60
+    assert none.reach(target) == none.step[-1] == 60
     for method in ("batch", "layer", "group"):
-        steps = default_panel.histories[method].steps_to_reach(target)
+        steps = default_panel.histories[method].reach(target)
         assert steps is not None and steps <= 0.75 * none.step[-1], method
 
 

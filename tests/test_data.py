@@ -156,9 +156,7 @@ def shipped() -> Digits:
 
 def rows(digits: Digits) -> list[bytes]:
     """Each digit as one hashable row (label + pixels), sorted: compares collections of digits."""
-    return sorted(
-        bytes([label]) + image.tobytes() for image, label in zip(digits.images, digits.labels)
-    )
+    return sorted(bytes([label]) + image.tobytes() for image, label in zip(digits.images, digits.labels))
 
 
 # --- download, cache and checksums ----------------------------------------------------------------
@@ -199,9 +197,7 @@ def test_a_corrupted_file_raises_naming_it_and_both_checksums_and_is_not_kept(mi
 
 
 @pytest.mark.parametrize("broken", MNIST_FILES["train"])
-def test_an_interrupted_transfer_raises_leaves_no_partial_file_and_a_retry_succeeds(
-    mirror, tmp_path, broken
-):
+def test_an_interrupted_transfer_raises_leaves_no_partial_file_and_a_retry_succeeds(mirror, tmp_path, broken):
     names = MNIST_FILES["train"]
     mirror.mode[broken] = "truncate"
     with pytest.raises(ConnectionError, match=rf"{broken}.*ended after \d+ of \d+ bytes"):
@@ -228,8 +224,7 @@ def test_an_interrupted_transfer_falls_back_to_the_shipped_digits_by_default(mir
 def test_a_server_that_does_not_answer_times_out(mirror, tmp_path):
     mirror.mode["t10k-images-idx3-ubyte.gz"] = "hang"
     with pytest.raises(ConnectionError, match="t10k-images-idx3-ubyte.gz"):
-        mnist("test", root=tmp_path, mirrors=(mirror.url,), sha256=mirror.sha256,
-              timeout=0.2, fallback=False)
+        mnist("test", root=tmp_path, mirrors=(mirror.url,), sha256=mirror.sha256, timeout=0.2, fallback=False)
     assert cached(tmp_path) == []
 
 
@@ -258,7 +253,7 @@ def test_the_default_download_goes_to_the_standard_mirror_and_the_guard_stops_it
     assert cached(tmp_path) == []
 
 
-def test_the_cache_root_defaults_to_LNVIZ_DATA(mirror, tmp_path, monkeypatch):
+def test_the_cache_root_defaults_to_lnviz_data(mirror, tmp_path, monkeypatch):
     monkeypatch.setenv("LNVIZ_DATA", str(tmp_path))
     (tmp_path / "mnist").mkdir()
     for name in MNIST_FILES["test"]:
@@ -335,9 +330,7 @@ def test_without_a_cache_and_without_download_the_shipped_digits_are_split_8000_
 
     # Together exactly the shipped digits, each once.
     everything = shipped()
-    together = Digits(
-        np.concatenate([train.images, test.images]), np.concatenate([train.labels, test.labels])
-    )
+    together = Digits(np.concatenate([train.images, test.images]), np.concatenate([train.labels, test.labels]))
     assert rows(together) == rows(everything)
 
     # Stratified: every class gives a fifth of its digits to the test split, to rounding.
@@ -430,9 +423,7 @@ def test_a_k_that_does_not_divide_784_raises_naming_the_valid_values(images, k):
         as_sequences(images, k=k)
 
 
-@pytest.mark.parametrize(
-    "bad", [np.zeros((2, 28, 28), dtype=np.float32), np.zeros((2, 784), dtype=np.uint8)]
-)
+@pytest.mark.parametrize("bad", [np.zeros((2, 28, 28), dtype=np.float32), np.zeros((2, 784), dtype=np.uint8)])
 def test_views_reject_anything_but_uint8_28_by_28_images(bad):
     with pytest.raises(ValueError, match=r"uint8 of shape \(N, 28, 28\), got"):
         as_vectors(bad)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 
 import pytest
-
+from dev_module import dev
 from notebook_utils import ROOT
-
-spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
-dev = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(dev)
 
 
 @pytest.fixture

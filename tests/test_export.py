@@ -19,12 +19,12 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from exported_lessons import Export, export_lessons
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebook_utils import ROOT, SOURCES
 from plotly.offline import get_plotlyjs
 
-from exported_lessons import Export, export_lessons
 from lnviz import export
-from notebook_utils import ROOT, SOURCES
 
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 PLOTLY_BANNER = get_plotlyjs()[:40]  # "/**\n* plotly.js v4.1.1\n* Copyright ..."
@@ -38,7 +38,8 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def _remote_loads(page: str) -> list[str]:
     """Tags that load a script or a style sheet from the network."""
     return re.findall(r"<script\b[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>", page) + re.findall(
-        r"<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^>]*>", page)
+        r"<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^>]*>", page
+    )
 
 
 class _Slides(HTMLParser):
@@ -89,7 +90,8 @@ def test_page_has_its_plots_and_frames_and_works_offline(lesson: Path, exported:
             assert page.count("Plotly.addFrames(") >= 1, f"{path.name}: no plot has frames"
         # Every panel is drawn as figures and text, not as a widget the page cannot render.
         assert not re.search(r"\b(?:VBox|HBox|FigureWidget)\(", page.replace(get_plotlyjs(), "")), (
-            f"{path.name} shows a widget as text")
+            f"{path.name} shows a widget as text"
+        )
         assert "application/vnd.jupyter.widget-view+json" not in page  # no widget manager needed
         assert "require.js" not in page and "require.min.js" not in page
         if path.name.endswith(".slides.html"):
@@ -119,7 +121,8 @@ def test_slides_follow_the_cells_slide_tags(lesson: Path, exported: Export) -> N
 def test_slide_tags_are_the_same_in_py_and_ipynb(lesson: Path) -> None:
     ipynb = nbformat.read(lesson.with_suffix(".ipynb"), as_version=4)
     assert _slide_types(jupytext.read(lesson)) == _slide_types(ipynb), (
-        f"run `jupytext --sync {lesson.relative_to(ROOT)}`")
+        f"run `jupytext --sync {lesson.relative_to(ROOT)}`"
+    )
 
 
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
@@ -231,7 +234,10 @@ def test_a_failing_lesson_is_reported_and_the_others_are_exported(tmp_path: Path
     (lessons / "02_broken.py").write_text("# %%\n1 / 0\n")
     result = subprocess.run(
         [sys.executable, "-m", "lnviz.export", "--notebooks", str(lessons), "--out", str(tmp_path / "out")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1
     assert "FAILED 02_broken: CellExecutionError" in result.stderr and "ZeroDivisionError" in result.stderr

@@ -10,10 +10,14 @@ from lnviz.figures.core import Update, apply, changes
 
 
 def test_changes_keeps_only_what_differs_arrays_compared_by_value() -> None:
-    drawn = Update(traces=[{"x": np.arange(3.0), "y": np.ones(3), "name": "a"}, {"y": [1, 2]}],
-                   layout={"title": {"text": "t"}, "xaxis": {"range": [0, 1]}})
-    update = Update(traces=[{"x": np.arange(3.0), "y": np.array([1.0, 1.0, 2.0]), "name": "a"}, {"y": [1, 2]}],
-                    layout={"title": {"text": "t"}, "xaxis": {"range": [0, 2]}})
+    drawn = Update(
+        traces=[{"x": np.arange(3.0), "y": np.ones(3), "name": "a"}, {"y": [1, 2]}],
+        layout={"title": {"text": "t"}, "xaxis": {"range": [0, 1]}},
+    )
+    update = Update(
+        traces=[{"x": np.arange(3.0), "y": np.array([1.0, 1.0, 2.0]), "name": "a"}, {"y": [1, 2]}],
+        layout={"title": {"text": "t"}, "xaxis": {"range": [0, 2]}},
+    )
     diff = changes(update, drawn)
     assert list(diff.traces[0]) == ["y"] and np.array_equal(diff.traces[0]["y"], [1.0, 1.0, 2.0])
     assert diff.traces[1] == {}
@@ -21,8 +25,9 @@ def test_changes_keeps_only_what_differs_arrays_compared_by_value() -> None:
 
 
 def test_changes_sends_a_key_the_last_update_did_not_have() -> None:
-    diff = changes(Update(traces=[{"y": [1], "visible": True}], layout={"height": 400}),
-                   Update(traces=[{"y": [1]}], layout={}))
+    diff = changes(
+        Update(traces=[{"y": [1], "visible": True}], layout={"height": 400}), Update(traces=[{"y": [1]}], layout={})
+    )
     assert diff.traces == [{"visible": True}] and diff.layout == {"height": 400}
 
 

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lnviz import functional as LF
+from lnviz.nn import functional as LF
 
 LOW_PRECISION = [torch.float16, torch.bfloat16]
 FLOAT_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -134,32 +134,28 @@ def test_layer_norm_eps_outside_sqrt_differs_on_small_variance_row():
 
 def test_layer_norm_eps_outside_sqrt_agrees_on_unit_variance_row():
     x = _randn(4, 64, seed=13)
-    torch.testing.assert_close(
-        LF.layer_norm(x, 64, eps_inside_sqrt=False), LF.layer_norm(x, 64), rtol=1e-4, atol=1e-4
-    )
+    torch.testing.assert_close(LF.layer_norm(x, 64, eps_inside_sqrt=False), LF.layer_norm(x, 64), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("normalized_shape", [(16,), (4, 4)])
 def test_layer_norm_unbiased_matches_torch_var(normalized_shape):
     x = _randn(3, 16, seed=14, dtype=torch.float64).reshape(3, *normalized_shape)
     dims = tuple(range(-len(normalized_shape), 0))
-    expected = (x - x.mean(dims, keepdim=True)) / torch.sqrt(
-        torch.var(x, dims, unbiased=True, keepdim=True) + 1e-5
-    )
+    expected = (x - x.mean(dims, keepdim=True)) / torch.sqrt(torch.var(x, dims, unbiased=True, keepdim=True) + 1e-5)
     ours = LF.layer_norm(x, normalized_shape, unbiased=True)
     torch.testing.assert_close(ours, expected)
     assert not torch.allclose(ours, LF.layer_norm(x, normalized_shape))
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(2, 24)),
-              elements=st.floats(-100, 100)))
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(2, 24)), elements=st.floats(-100, 100)))
 def test_layer_norm_each_case_has_mean_0_variance_1(x):
     assume(np.all(x.std(axis=1) > 1e-3))
     out = LF.layer_norm(torch.from_numpy(x), x.shape[1], eps=0.0)
     torch.testing.assert_close(out.mean(-1), torch.zeros(x.shape[0], dtype=torch.float64), atol=1e-9, rtol=0)
-    torch.testing.assert_close(out.var(-1, unbiased=False), torch.ones(x.shape[0], dtype=torch.float64),
-                               atol=1e-9, rtol=0)
+    torch.testing.assert_close(
+        out.var(-1, unbiased=False), torch.ones(x.shape[0], dtype=torch.float64), atol=1e-9, rtol=0
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -173,8 +169,12 @@ def test_layer_norm_invariant_to_per_case_rescaling_and_recentering(x, scales, s
     x = torch.from_numpy(x)
     moved = x * torch.tensor(scales).unsqueeze(1) + torch.tensor(shifts).unsqueeze(1)
     weight, bias = _randn(12, seed=15, dtype=torch.float64), _randn(12, seed=16, dtype=torch.float64)
-    torch.testing.assert_close(LF.layer_norm(moved, 12, weight, bias, eps=0.0),
-                               LF.layer_norm(x, 12, weight, bias, eps=0.0), atol=1e-8, rtol=1e-8)
+    torch.testing.assert_close(
+        LF.layer_norm(moved, 12, weight, bias, eps=0.0),
+        LF.layer_norm(x, 12, weight, bias, eps=0.0),
+        atol=1e-8,
+        rtol=1e-8,
+    )
 
 
 @pytest.mark.parametrize("eps_inside_sqrt", [True, False])
@@ -204,18 +204,22 @@ def test_layer_norm_gradients_match_torch():
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: LF.layer_norm(torch.randn(4, 64), 128),
-         r"layer_norm expected input with trailing shape \(128,\), got input of shape \(4, 64\)"),
-        (lambda: LF.layer_norm(torch.randn(64), (2, 64)),
-         r"trailing shape \(2, 64\), got input of shape \(64,\)"),
-        (lambda: LF.layer_norm(torch.ones(4, 8, dtype=torch.long), 8),
-         r"floating-point input, got dtype torch.int64"),
+        (
+            lambda: LF.layer_norm(torch.randn(4, 64), 128),
+            r"layer_norm expected input with trailing shape \(128,\), got input of shape \(4, 64\)",
+        ),
+        (lambda: LF.layer_norm(torch.randn(64), (2, 64)), r"trailing shape \(2, 64\), got input of shape \(64,\)"),
+        (lambda: LF.layer_norm(torch.ones(4, 8, dtype=torch.long), 8), r"floating-point input, got dtype torch.int64"),
         (lambda: LF.layer_norm(torch.randn(4, 8), 0), r"positive int .* got 0"),
         (lambda: LF.layer_norm(torch.randn(4, 8), ()), r"non-empty sequence .* got \(\)"),
-        (lambda: LF.layer_norm(torch.randn(4, 8), 8, weight=torch.ones(4)),
-         r"weight of shape \(8,\), got weight of shape \(4,\)"),
-        (lambda: LF.layer_norm(torch.randn(4, 8), 8, bias=torch.ones(8, 1)),
-         r"bias of shape \(8,\), got bias of shape \(8, 1\)"),
+        (
+            lambda: LF.layer_norm(torch.randn(4, 8), 8, weight=torch.ones(4)),
+            r"weight of shape \(8,\), got weight of shape \(4,\)",
+        ),
+        (
+            lambda: LF.layer_norm(torch.randn(4, 8), 8, bias=torch.ones(8, 1)),
+            r"bias of shape \(8,\), got bias of shape \(8, 1\)",
+        ),
         (lambda: LF.layer_norm(torch.randn(4, 8), 8, eps=-1.0), r"eps >= 0, got eps=-1.0"),
         (lambda: LF.layer_norm(torch.randn(4, 1), 1, unbiased=True), r"H >= 2 .* got H=1"),
     ],
@@ -302,8 +306,12 @@ def test_batch_norm_invariant_to_per_feature_dataset_rescaling_and_recentering(x
     assume(np.all(x.std(axis=0) > 1e-2))
     x = torch.from_numpy(x)
     moved = x * torch.tensor(scales) + torch.tensor(shifts)
-    torch.testing.assert_close(LF.batch_norm(moved, None, None, training=True, eps=0.0),
-                               LF.batch_norm(x, None, None, training=True, eps=0.0), atol=1e-8, rtol=1e-8)
+    torch.testing.assert_close(
+        LF.batch_norm(moved, None, None, training=True, eps=0.0),
+        LF.batch_norm(x, None, None, training=True, eps=0.0),
+        atol=1e-8,
+        rtol=1e-8,
+    )
 
 
 def test_batch_norm_gradcheck():
@@ -329,22 +337,35 @@ def test_batch_norm_running_stats_not_in_graph():
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: LF.batch_norm(torch.randn(5), None, None, training=True),
-         r"\(batch, C\) or \(batch, C, \*\), got input of shape \(5,\)"),
-        (lambda: LF.batch_norm(torch.ones(4, 3, dtype=torch.int32), None, None, training=True),
-         r"floating-point input, got dtype torch.int32"),
-        (lambda: LF.batch_norm(torch.randn(4, 3), torch.zeros(4), torch.ones(4)),
-         r"running_mean of shape \(3,\), got running_mean of shape \(4,\)"),
-        (lambda: LF.batch_norm(torch.randn(4, 3), None, None, weight=torch.ones(2), training=True),
-         r"weight of shape \(3,\), got weight of shape \(2,\)"),
-        (lambda: LF.batch_norm(torch.randn(4, 3), torch.zeros(3), None, training=True),
-         r"both given or both None"),
-        (lambda: LF.batch_norm(torch.randn(4, 3), None, None, training=False),
-         r"training=False expected running_mean and running_var, got None"),
-        (lambda: LF.batch_norm(torch.randn(1, 3), None, None, training=True),
-         r"Expected more than 1 value per channel when training, got input of shape \(1, 3\)"),
-        (lambda: LF.batch_norm(torch.randn(1, 3, 1), None, None, training=True),
-         r"Expected more than 1 value per channel when training, got input of shape \(1, 3, 1\)"),
+        (
+            lambda: LF.batch_norm(torch.randn(5), None, None, training=True),
+            r"\(batch, C\) or \(batch, C, \*\), got input of shape \(5,\)",
+        ),
+        (
+            lambda: LF.batch_norm(torch.ones(4, 3, dtype=torch.int32), None, None, training=True),
+            r"floating-point input, got dtype torch.int32",
+        ),
+        (
+            lambda: LF.batch_norm(torch.randn(4, 3), torch.zeros(4), torch.ones(4)),
+            r"running_mean of shape \(3,\), got running_mean of shape \(4,\)",
+        ),
+        (
+            lambda: LF.batch_norm(torch.randn(4, 3), None, None, weight=torch.ones(2), training=True),
+            r"weight of shape \(3,\), got weight of shape \(2,\)",
+        ),
+        (lambda: LF.batch_norm(torch.randn(4, 3), torch.zeros(3), None, training=True), r"both given or both None"),
+        (
+            lambda: LF.batch_norm(torch.randn(4, 3), None, None, training=False),
+            r"training=False expected running_mean and running_var, got None",
+        ),
+        (
+            lambda: LF.batch_norm(torch.randn(1, 3), None, None, training=True),
+            r"Expected more than 1 value per channel when training, got input of shape \(1, 3\)",
+        ),
+        (
+            lambda: LF.batch_norm(torch.randn(1, 3, 1), None, None, training=True),
+            r"Expected more than 1 value per channel when training, got input of shape \(1, 3, 1\)",
+        ),
     ],
 )
 def test_batch_norm_bad_input(call, match):
@@ -412,10 +433,15 @@ def test_rms_norm_gradcheck():
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: LF.rms_norm(torch.randn(4, 64), 128),
-         r"rms_norm expected input with trailing shape \(128,\), got input of shape \(4, 64\)"),
+        (
+            lambda: LF.rms_norm(torch.randn(4, 64), 128),
+            r"rms_norm expected input with trailing shape \(128,\), got input of shape \(4, 64\)",
+        ),
         (lambda: LF.rms_norm(torch.ones(4, 8, dtype=torch.long), 8), r"floating-point input, got dtype torch.int64"),
-        (lambda: LF.rms_norm(torch.randn(4, 8), 8, torch.ones(7)), r"weight of shape \(8,\), got weight of shape \(7,\)"),
+        (
+            lambda: LF.rms_norm(torch.randn(4, 8), 8, torch.ones(7)),
+            r"weight of shape \(8,\), got weight of shape \(7,\)",
+        ),
         (lambda: LF.rms_norm(torch.randn(4, 8), [8, -1]), r"positive int"),
     ],
 )
@@ -458,7 +484,10 @@ def test_weight_norm_gradcheck():
     "call,match",
     [
         (lambda: LF.weight_norm(torch.randn(4, 3), torch.ones(4)), r"g of shape \(4, 1\), got g of shape \(4,\)"),
-        (lambda: LF.weight_norm(torch.randn(4, 3), torch.ones(1, 3), dim=0), r"g of shape \(4, 1\), got g of shape \(1, 3\)"),
+        (
+            lambda: LF.weight_norm(torch.randn(4, 3), torch.ones(1, 3), dim=0),
+            r"g of shape \(4, 1\), got g of shape \(1, 3\)",
+        ),
         (lambda: LF.weight_norm(torch.randn(4, 3), torch.ones(4, 1), dim=2), r"dim in \[-2, 1\], got dim=2"),
         (lambda: LF.weight_norm(torch.randn(4), torch.ones(4)), r"at least 2 dims .* got shape \(4,\)"),
         (lambda: LF.weight_norm(torch.ones(4, 3, dtype=torch.long), torch.ones(4, 1)), r"floating-point v"),

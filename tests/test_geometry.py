@@ -21,8 +21,8 @@ from lnviz.panels.geometry import GainLearningPanel, NormGrowthPanel, WeightPlan
 
 
 @pytest.fixture(scope="module")
-def task() -> G.Task:
-    return G.make_task()
+def task() -> G.Teacher:
+    return G.make_teacher()
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def plane(task) -> G.Plane:
 
 
 @pytest.fixture(scope="module")
-def runs(task) -> list[G.Run]:
+def runs(task) -> list[G.SGDRun]:
     """The notebook's default run, without and with weight decay."""
     return G.grow(task, lr=1.0, init_norm=1.0, weight_decay=(0.0, 0.01))
 
@@ -50,6 +50,7 @@ def rel(a, b) -> float:
 # The layer and its task
 # ----------------------------------------------------------------------------------------------------
 
+
 def test_outputs_are_torch_layer_norm_of_the_summed_inputs(task):
     weight = torch.randn(8, 8, dtype=torch.float64)
     expected = F.layer_norm(task.x @ weight.T, (8,), eps=0.0)
@@ -65,21 +66,24 @@ def test_outputs_and_loss_take_a_batch_of_weight_matrices(task):
 
 
 def test_task_targets_are_the_teachers_output_plus_noise_of_the_chosen_size():
-    clean = G.make_task(noise=0.0)
-    noisy = G.make_task(noise=0.5)
+    clean = G.make_teacher(noise=0.0)
+    noisy = G.make_teacher(noise=0.5)
     assert float(G.loss(clean.teacher, clean.x, clean.y)) < 1e-28
     assert abs(float(G.loss(noisy.teacher, noisy.x, noisy.y)) - 0.25) < 0.03
-    assert torch.equal(G.make_task(seed=3).y, G.make_task(seed=3).y)
+    assert torch.equal(G.make_teacher(seed=3).y, G.make_teacher(seed=3).y)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n_hidden=1), "n_hidden to be an int >= 2, got 1"),
-    (dict(n_cases=0), "n_cases to be an int >= 1, got 0"),
-    (dict(noise=-1.0), "noise >= 0, got -1.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n_hidden=1), "n_hidden to be an int >= 2, got 1"),
+        (dict(n_cases=0), "n_cases to be an int >= 1, got 0"),
+        (dict(noise=-1.0), "noise >= 0, got -1.0"),
+    ],
+)
 def test_make_task_rejects_bad_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        G.make_task(**kwargs)
+        G.make_teacher(**kwargs)
 
 
 def test_outputs_reject_a_weight_of_the_wrong_width(task):
@@ -98,6 +102,7 @@ def test_loss_is_invariant_to_scaling_the_weight_matrix(task):
 # ----------------------------------------------------------------------------------------------------
 # The plane: level sets are rays, the gradient is orthogonal to w and shrinks as 1/||w||
 # ----------------------------------------------------------------------------------------------------
+
 
 def test_plane_basis_is_orthonormal_and_contains_the_teacher(plane, task):
     basis = plane.basis.flatten(1)
@@ -120,7 +125,7 @@ def test_plane_gradient_is_the_projection_of_the_gradient_in_w(plane, task):
 def test_closed_form_loss_and_gradient_are_autograd_through_torch_layer_norm(sizes):
     """`Plane.loss_and_gradient` is written out by hand: at random points of two planes, from ||w|| =
     0.1 to 10, one point and a batch, it is what autograd finds through torch's own layer norm."""
-    task = G.make_task(**sizes)
+    task = G.make_teacher(**sizes)
     plane = G.Plane.through_teacher(task, seed=5)
     gen = torch.Generator().manual_seed(1)
     norms = torch.logspace(-1, 1, 6, dtype=torch.float64)[:, None]
@@ -176,18 +181,18 @@ def test_landscape_needs_an_even_grid_that_misses_the_origin(plane):
 def test_gradient_is_orthogonal_to_w_and_shrinks_as_one_over_its_norm(plane, degrees):
     steps = [G.gradient_step(plane, G.point(r, degrees), lr=0.3) for r in (0.5, 1.0, 2.0, 4.0)]
     for s in steps:
-        assert abs(s.inner) < 1e-12 * s.norm * float(s.gradient.norm())
+        assert abs(s.inner) < 1e-12 * s.length * float(s.gradient.norm())
     # the loss is the same along the ray; norm times gradient norm is the same too
     assert rel([s.loss for s in steps], [steps[0].loss] * 4) < 1e-12
-    scaled = [s.norm * float(s.gradient.norm()) for s in steps]
+    scaled = [s.length * float(s.gradient.norm()) for s in steps]
     assert rel(scaled, [scaled[0]] * 4) < 1e-10
 
 
 def test_a_step_lengthens_w_by_pythagoras_and_turns_it_by_atan_lr_g_over_norm(plane):
     s = G.gradient_step(plane, G.point(1.0, 90.0), lr=0.3)
     g = float(s.gradient.norm())
-    assert abs(s.next_norm**2 - (s.norm**2 + (0.3 * g) ** 2)) < 1e-12
-    assert abs(s.angle_change - math.degrees(math.atan(0.3 * g / s.norm))) < 1e-9
+    assert abs(s.next_length**2 - (s.length**2 + (0.3 * g) ** 2)) < 1e-12
+    assert abs(s.angle_change - math.degrees(math.atan(0.3 * g / s.length))) < 1e-9
     assert rel(s.next_w, s.w - 0.3 * s.gradient) < 1e-15
 
 
@@ -226,7 +231,7 @@ def test_angles_are_accurate_for_tiny_angles_too():
 
 def test_norm_sweep_matches_single_steps(plane):
     norms = torch.tensor([0.25, 1.0, 3.0], dtype=torch.float64)
-    grad_norms, turned = G.norm_sweep(plane, 60.0, 0.5, norms)
+    grad_norms, turned = G.length_sweep(plane, 60.0, 0.5, norms)
     for r, g, t in zip(norms.tolist(), grad_norms.tolist(), turned.tolist()):
         s = G.gradient_step(plane, G.point(r, 60.0), 0.5)
         assert abs(g - float(s.gradient.norm())) < 1e-12 and abs(t - s.angle_change) < 1e-9
@@ -245,12 +250,15 @@ def test_descend_never_shortens_w_and_its_turns_shrink(plane):
     assert float((angles[2:] - angles[1:-1]).abs().max()) < 0.2
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda p: G.point(0.0, 10.0), "norm > 0, got 0.0"),
-    (lambda p: G.gradient_step(p, G.point(1.0, 0.0), lr=0.0), "lr > 0, got 0.0"),
-    (lambda p: G.descend(p, G.point(1.0, 0.0), lr=-1.0), "lr > 0, got -1.0"),
-    (lambda p: G.norm_sweep(p, 0.0, 0.0, torch.ones(2)), "lr > 0, got 0.0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda p: G.point(0.0, 10.0), "length > 0, got 0.0"),
+        (lambda p: G.gradient_step(p, G.point(1.0, 0.0), lr=0.0), "lr > 0, got 0.0"),
+        (lambda p: G.descend(p, G.point(1.0, 0.0), lr=-1.0), "lr > 0, got -1.0"),
+        (lambda p: G.length_sweep(p, 0.0, 0.0, torch.ones(2)), "lr > 0, got 0.0"),
+    ],
+)
 def test_plane_functions_reject_bad_arguments(plane, call, message):
     with pytest.raises(ValueError, match=message):
         call(plane)
@@ -259,6 +267,7 @@ def test_plane_functions_reject_bad_arguments(plane, call, message):
 # ----------------------------------------------------------------------------------------------------
 # Training the whole W
 # ----------------------------------------------------------------------------------------------------
+
 
 def test_without_weight_decay_the_norm_grows_every_step_by_pythagoras(runs):
     run = runs[0]
@@ -358,16 +367,19 @@ def test_runs_start_orthogonal_to_the_teacher_and_are_reproducible(task):
     assert float(a.losses[0]) > 1.5
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(lr=0.0), "lr > 0 and init_norm > 0, got lr=0.0"),
-    (dict(init_norm=-1.0), "init_norm > 0, got lr=1.0, init_norm=-1.0"),
-    (dict(weight_decay=()), "one same length >= 1, got lr=1.0, weight_decay=\\(\\)"),
-    (dict(lr=(1.0, 2.0), weight_decay=(0.0, 0.1, 0.2)), "one same length >= 1"),
-    (dict(weight_decay=(0.1, -0.1)), "weight_decay >= 0, got \\(0.1, -0.1\\)"),
-    (dict(lr=(1.0, 0.0)), "lr > 0 and init_norm > 0, got lr=\\(1.0, 0.0\\)"),
-    (dict(batch_size=0), "1 <= batch_size <= 256"),
-    (dict(steps=0), "steps >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(lr=0.0), "lr > 0 and init_norm > 0, got lr=0.0"),
+        (dict(init_norm=-1.0), "init_norm > 0, got lr=1.0, init_norm=-1.0"),
+        (dict(weight_decay=()), "one same length >= 1, got lr=1.0, weight_decay=\\(\\)"),
+        (dict(lr=(1.0, 2.0), weight_decay=(0.0, 0.1, 0.2)), "one same length >= 1"),
+        (dict(weight_decay=(0.1, -0.1)), "weight_decay >= 0, got \\(0.1, -0.1\\)"),
+        (dict(lr=(1.0, 0.0)), "lr > 0 and init_norm > 0, got lr=\\(1.0, 0.0\\)"),
+        (dict(batch_size=0), "1 <= batch_size <= 256"),
+        (dict(steps=0), "steps >= 1"),
+    ],
+)
 def test_grow_rejects_bad_arguments(task, kwargs, message):
     with pytest.raises(ValueError, match=message):
         G.grow(task, **kwargs)
@@ -442,12 +454,15 @@ def test_a_diverging_run_stops_with_finite_numbers(gain_task):
     assert len(run.losses) == len(run.distances)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda t: G.gain_features(t, "batch", 1.0), r"model in \('none', 'layer'\), got 'batch'"),
-    (lambda t: G.gain_features(t, "layer", 0.0), "scale > 0, got 0.0"),
-    (lambda t: G.learn_gain(t, "layer", 1.0, lr=0.0), "lr > 0, got 0.0"),
-    (lambda t: G.learn_gain(t, "layer", 1.0, lr=1.0, steps=0), "steps to be an int >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda t: G.gain_features(t, "batch", 1.0), r"model in \('none', 'layer'\), got 'batch'"),
+        (lambda t: G.gain_features(t, "layer", 0.0), "scale > 0, got 0.0"),
+        (lambda t: G.learn_gain(t, "layer", 1.0, lr=0.0), "lr > 0, got 0.0"),
+        (lambda t: G.learn_gain(t, "layer", 1.0, lr=1.0, steps=0), "steps to be an int >= 1, got 0"),
+    ],
+)
 def test_gain_functions_reject_bad_arguments(gain_task, call, message):
     with pytest.raises(ValueError, match=message):
         call(gain_task)
@@ -457,10 +472,11 @@ def test_gain_functions_reject_bad_arguments(gain_task, call, message):
 # Figure builders
 # ----------------------------------------------------------------------------------------------------
 
+
 def plane_numbers(plane, norm=1.0, degrees=90.0, lr=0.3):
     w = G.point(norm, degrees)
     norms = torch.logspace(-2, 2, 9, base=2, dtype=torch.float64)
-    grad_norms, turned = G.norm_sweep(plane, degrees, lr, norms)
+    grad_norms, turned = G.length_sweep(plane, degrees, lr, norms)
     return G.gradient_step(plane, w, lr), G.descend(plane, w, lr, 5), norms, grad_norms, turned
 
 
@@ -493,7 +509,7 @@ def test_norm_growth_figure_shows_each_run_and_the_pythagoras_prediction(runs):
     fig = figures.norm_growth_figure(runs)
     assert len(fig.data) == 5 * len(runs) + 1
     for r, run in enumerate(runs):
-        norms, effective, turned, losses = fig.data[4 * r: 4 * r + 4]
+        norms, effective, turned, losses = fig.data[4 * r : 4 * r + 4]
         assert np.allclose(norms.y, run.norms.numpy()) and np.allclose(effective.y, run.effective_lr.numpy())
         assert np.allclose(turned.y, run.angle_changes.numpy()) and list(turned.x) == list(range(1, 201))
         assert np.allclose(losses.y, run.losses.numpy())
@@ -517,6 +533,7 @@ def test_gain_learning_figure_marks_the_chosen_scale_and_says_what_diverged(gain
 # ----------------------------------------------------------------------------------------------------
 # Panels
 # ----------------------------------------------------------------------------------------------------
+
 
 def test_weight_plane_panel_doubling_the_norm_halves_the_gradient():
     panel = WeightPlanePanel()

@@ -19,8 +19,12 @@ def test_table_equals_the_papers_table_1():
 def test_rms_row():
     """RMS norm: LN's rescaling invariances without its re-centering one (no mean is subtracted)."""
     assert inv.table()["rms"] == {
-        "weight_matrix_rescaling": True, "weight_matrix_recentering": False, "weight_vector_rescaling": False,
-        "dataset_rescaling": True, "dataset_recentering": False, "case_rescaling": True,
+        "weight_matrix_rescaling": True,
+        "weight_matrix_recentering": False,
+        "weight_vector_rescaling": False,
+        "dataset_rescaling": True,
+        "dataset_recentering": False,
+        "case_rescaling": True,
     }
 
 
@@ -33,8 +37,12 @@ def test_invariance_is_exact_and_change_is_large():
 
 
 @settings(max_examples=25, deadline=None)
-@given(method=st.sampled_from(inv.METHODS), transformation=st.sampled_from(inv.TRANSFORMATIONS),
-       magnitude=st.floats(0.05, 2.0), seed=st.integers(0, 10_000))
+@given(
+    method=st.sampled_from(inv.METHODS),
+    transformation=st.sampled_from(inv.TRANSFORMATIONS),
+    magnitude=st.floats(0.05, 2.0),
+    seed=st.integers(0, 10_000),
+)
 def test_invariant_cells_hold_at_every_magnitude_and_seed(method, transformation, magnitude, seed):
     dev = inv.deviation(method, transformation, magnitude, seed)
     if inv.table()[method][transformation]:

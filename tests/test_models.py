@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from lnviz.models import MLP, NORMS
-from lnviz.norms import BatchNorm, LayerNorm
+from lnviz.nn.models import MLP, NORMS
+from lnviz.nn.norms import BatchNorm, LayerNorm
 
 NORM_TYPES = {"none": None, "batch": BatchNorm, "layer": LayerNorm}
 
@@ -38,8 +38,7 @@ def test_one_norm_layer_per_hidden_layer_between_linear_and_relu(norm):
 
 def _torch_twin(model: MLP) -> nn.Sequential:
     """The same architecture from torch's own modules."""
-    twins = {BatchNorm: lambda m: nn.BatchNorm1d(m.num_features),
-             LayerNorm: lambda m: nn.LayerNorm(m.normalized_shape)}
+    twins = {BatchNorm: lambda m: nn.BatchNorm1d(m.num_features), LayerNorm: lambda m: nn.LayerNorm(m.normalized_shape)}
     layers = []
     for m in model.layers:
         if isinstance(m, nn.Linear):

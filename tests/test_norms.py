@@ -1,4 +1,4 @@
-"""lnviz.norms modules against their torch.nn counterparts: outputs, gradients, buffers, errors."""
+"""lnviz.nn.norms modules against their torch.nn counterparts: outputs, gradients, buffers, errors."""
 
 import math
 
@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from lnviz import functional as LF
-from lnviz.norms import BatchNorm, LayerNorm, RMSNorm, WeightNormLinear
+from lnviz.nn import functional as LF
+from lnviz.nn.norms import BatchNorm, LayerNorm, RMSNorm, WeightNormLinear
 
 LOW_PRECISION = [torch.float16, torch.bfloat16]
 FLOAT_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -132,18 +132,37 @@ def test_layer_norm_gradcheck_input_and_params():
 @pytest.mark.parametrize(
     "make,x,match",
     [
-        (lambda: LayerNorm(128), torch.randn(4, 64),
-         r"LayerNorm expected input with trailing shape \(128,\), got input of shape \(4, 64\)"),
-        (lambda: LayerNorm((4, 5)), torch.randn(4, 5, 4),
-         r"LayerNorm expected input with trailing shape \(4, 5\), got input of shape \(4, 5, 4\)"),
-        (lambda: LayerNorm((2, 8)), torch.randn(8),
-         r"LayerNorm expected input with trailing shape \(2, 8\), got input of shape \(8,\)"),
-        (lambda: LayerNorm(8), torch.ones(2, 8, dtype=torch.long),
-         r"LayerNorm expected a floating-point input, got dtype torch.int64"),
-        (lambda: LayerNorm(8, elementwise_affine=False), torch.ones(2, 8, dtype=torch.long),
-         r"LayerNorm expected a floating-point input, got dtype torch.int64"),
-        (lambda: LayerNorm(8), torch.randn(2, 8, dtype=torch.float64),
-         r"LayerNorm expected input of dtype torch.float32 \(its parameters' dtype\), got input of dtype torch.float64"),
+        (
+            lambda: LayerNorm(128),
+            torch.randn(4, 64),
+            r"LayerNorm expected input with trailing shape \(128,\), got input of shape \(4, 64\)",
+        ),
+        (
+            lambda: LayerNorm((4, 5)),
+            torch.randn(4, 5, 4),
+            r"LayerNorm expected input with trailing shape \(4, 5\), got input of shape \(4, 5, 4\)",
+        ),
+        (
+            lambda: LayerNorm((2, 8)),
+            torch.randn(8),
+            r"LayerNorm expected input with trailing shape \(2, 8\), got input of shape \(8,\)",
+        ),
+        (
+            lambda: LayerNorm(8),
+            torch.ones(2, 8, dtype=torch.long),
+            r"LayerNorm expected a floating-point input, got dtype torch.int64",
+        ),
+        (
+            lambda: LayerNorm(8, elementwise_affine=False),
+            torch.ones(2, 8, dtype=torch.long),
+            r"LayerNorm expected a floating-point input, got dtype torch.int64",
+        ),
+        (
+            lambda: LayerNorm(8),
+            torch.randn(2, 8, dtype=torch.float64),
+            r"LayerNorm expected input of dtype torch.float32 \(its parameters' dtype\), "
+            r"got input of dtype torch.float64",
+        ),
     ],
 )
 def test_layer_norm_bad_input(make, x, match):
@@ -255,8 +274,11 @@ def test_batch_norm_running_stats_updated_without_grad():
 
 def test_batch_norm_one_case_in_training_raises_and_leaves_state():
     module = BatchNorm(4)
-    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, "
-                                         r"got input of shape \(1, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected more than 1 value per channel when training, "
+        r"got input of shape \(1, 4\)",
+    ):
         module(torch.randn(1, 4))
     with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training"):
         module(torch.randn(1, 4, 1))
@@ -345,7 +367,9 @@ def test_rms_norm_zero_row_is_finite():
 
 
 def test_rms_norm_bad_input():
-    with pytest.raises(ValueError, match=r"RMSNorm expected input with trailing shape \(16,\), got input of shape \(2, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"RMSNorm expected input with trailing shape \(16,\), got input of shape \(2, 8\)"
+    ):
         RMSNorm(16)(torch.randn(2, 8))
     with pytest.raises(ValueError, match=r"RMSNorm expected a floating-point input, got dtype torch.int64"):
         RMSNorm(16)(torch.ones(2, 16, dtype=torch.long))
@@ -420,8 +444,11 @@ def test_weight_norm_linear_gradcheck_input_and_params():
 
 
 def test_weight_norm_linear_bad_input():
-    with pytest.raises(ValueError, match=r"WeightNormLinear expected input with trailing shape \(6,\), "
-                                         r"got input of shape \(2, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"WeightNormLinear expected input with trailing shape \(6,\), "
+        r"got input of shape \(2, 5\)",
+    ):
         WeightNormLinear(6, 4)(torch.randn(2, 5))
     with pytest.raises(ValueError, match=r"out_features to be a positive int, got 0"):
         WeightNormLinear(6, 0)

@@ -7,14 +7,13 @@ import json
 import jupytext
 import nbformat
 import pytest
-
 from notebook_utils import NOTEBOOKS, SOURCES, error_outputs, execute
 
 SECTIONS = ("summary", "exercise")
 
 
 def test_every_lesson_is_here():
-    assert [p.stem for p in SOURCES][:2] == ["01_batch_vs_layer_norm", "02_invariances"]
+    assert [p.stem for p in SOURCES][:2] == ["01_batch_vs_layer", "02_invariance"]
     missing = [p.name for p in NOTEBOOKS if not p.exists()]
     assert not missing, f"no paired .ipynb for {missing}: run `jupytext --sync notebooks/*.py`"
 
@@ -24,7 +23,8 @@ def test_py_and_ipynb_in_sync(source):
     py = jupytext.read(source)
     ipynb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
     assert [(c.cell_type, c.source) for c in py.cells] == [(c.cell_type, c.source) for c in ipynb.cells], (
-        f"{source.name} and its .ipynb differ: run `jupytext --sync {source}`")
+        f"{source.name} and its .ipynb differ: run `jupytext --sync {source}`"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -58,5 +58,7 @@ def test_runs_top_to_bottom_without_errors(path):
     assert all(c.execution_count is not None for c in code)
     # each notebook shows something: a widget or a figure in at least one output
     shown = [o for c in code for o in c.outputs if o.output_type in ("display_data", "execute_result")]
-    assert any("application/vnd.jupyter.widget-view+json" in o.data or "application/vnd.plotly.v1+json" in o.data
-               for o in shown)
+    assert any(
+        "application/vnd.jupyter.widget-view+json" in o.data or "application/vnd.plotly.v1+json" in o.data
+        for o in shown
+    )

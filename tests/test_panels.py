@@ -1,38 +1,21 @@
 """Every panel, driven without a kernel: each control changes the figure, and extremes stay finite.
 
-Panels are discovered as the subclasses of `lnviz.panels.Panel`, so a new panel is tested here the
-moment it exists.
+Panels are found by walking the modules of `lnviz.panels` (`panel_examples.all_panels`), so a new
+panel is tested here the moment it exists, re-exported or not.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 
 import ipywidgets as widgets
 import pytest
+from panel_examples import all_panels, make
 
 from lnviz import panels
 
-
-def all_panels() -> list[type[panels.Panel]]:
-    found, todo = [], [panels.Panel]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            if not inspect.isabstract(sub):  # e.g. TrainingPanel: its subclasses say what they train
-                found.append(sub)
-            todo.append(sub)
-    return sorted(found, key=lambda c: c.__name__)
-
-
 PANELS = all_panels()
-
-
-def make(cls: type[panels.Panel]) -> panels.Panel:
-    """A panel with something to show: training panels start empty, so their `example()` holds tiny
-    finished runs for the controls to act on."""
-    return cls.example() if hasattr(cls, "example") else cls()
 
 
 def snapshot(panel: panels.Panel) -> str:
@@ -56,7 +39,7 @@ def numbers(obj):
 def candidate_values(control: widgets.ValueWidget) -> list:
     """The values a user can reach that matter most: every option, or the two ends of a slider."""
     if isinstance(control, widgets.FloatLogSlider):
-        return [control.base ** control.min, control.base ** control.max]
+        return [control.base**control.min, control.base**control.max]
     if hasattr(control, "options") and control.options:
         return [o[1] if isinstance(o, tuple) else o for o in control.options]
     if hasattr(control, "min") and hasattr(control, "max"):

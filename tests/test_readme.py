@@ -9,11 +9,10 @@ the links (this test says which). The JupyterHub section must name set-up files 
 from __future__ import annotations
 
 import re
-import tomllib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
+import tomllib
 from notebook_utils import ROOT, SOURCES
 
 README = (ROOT / "README.md").read_text()
@@ -30,8 +29,9 @@ def _section(title: str) -> str:
 def _table_rows() -> list[list[str]]:
     """The rows of the lessons table, header and rule left out, as lists of cell texts."""
     lines = [line for line in _section("The notebooks").splitlines() if line.startswith("|")]
-    assert lines[0].lower().split("|")[1:-1] == [
-        " notebook ", " what it teaches ", " class time ", " binder "], lines[0]
+    assert lines[0].lower().split("|")[1:-1] == [" notebook ", " what it teaches ", " class time ", " binder "], lines[
+        0
+    ]
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[2:]]
 
 
@@ -64,7 +64,8 @@ def test_each_binder_link_opens_that_lesson_from_the_repository(row: list[str]) 
     assert (url.scheme, url.netloc) == ("https", "mybinder.org")
     # mybinder.org/v2/gh/<owner>/<repo>/<ref>: HEAD is the default branch, whatever its name
     assert url.path == f"/v2/gh/{owner}/{repo}/HEAD", (
-        f"{name}: the link must launch {REPOSITORY} (pyproject.toml [project.urls] Repository), got {url.path}")
+        f"{name}: the link must launch {REPOSITORY} (pyproject.toml [project.urls] Repository), got {url.path}"
+    )
     (urlpath,) = parse_qs(url.query)["urlpath"]
     prefix = "lab/tree/"
     assert urlpath.startswith(prefix), f"{name}: expected urlpath=lab/tree/... (open in JupyterLab), got {urlpath}"

@@ -1,4 +1,4 @@
-"""lnviz.recurrent: the sequence runner equals stepping the cell by hand, and the trace's statistics
+"""lnviz.nn.recurrent: the sequence runner equals stepping the cell by hand, and the trace's statistics
 and gradient norms are right on cases small enough to check by hand."""
 
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import Tensor
 
-from lnviz.recurrent import Recurrent, Trace
-from lnviz.rnn import GRUCell, LSTMCell, RNNCell
+from lnviz.nn.cells import GRUCell, LSTMCell, RNNCell
+from lnviz.nn.recurrent import Recurrent, Trace
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 NORMS = ["none", "layer", "batch"]
@@ -57,9 +57,9 @@ def test_runner_equals_stepping_the_cell_by_hand(name: str, norm: str) -> None:
     out.pow(2).sum().backward()
     out_ref.pow(2).sum().backward()
     for (pname, p), q in zip(cell.named_parameters(), reference.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, msg=lambda m: f"{pname}: {m}")
+        torch.testing.assert_close(p.grad, q.grad, msg=lambda m, pname=pname: f"{pname}: {m}")
     for (bname, b), c in zip(cell.named_buffers(), reference.buffers()):
-        torch.testing.assert_close(b, c, msg=lambda m: f"{bname}: {m}")
+        torch.testing.assert_close(b, c, msg=lambda m, bname=bname: f"{bname}: {m}")
 
 
 @pytest.mark.parametrize("norm", NORMS)
@@ -77,8 +77,7 @@ def test_recording_changes_nothing_but_returns_a_trace(name: str, norm: str) -> 
     units = {"rnn": 1, "lstm": 4, "gru": 3}[name] * 4
     assert trace.summed.shape == trace.normalized.shape == (6, 2, units)
     stats = trace.numpy()
-    assert set(stats) == {"summed_mean", "summed_std", "normalized_mean", "normalized_std",
-                          "hidden_norm", "saturation"}
+    assert set(stats) == {"summed_mean", "summed_std", "normalized_mean", "normalized_std", "hidden_norm", "saturation"}
     for value in stats.values():
         assert isinstance(value, np.ndarray) and value.shape == (6, 2)
     np.testing.assert_allclose(stats["hidden_norm"], out.norm(dim=-1).detach().numpy())
@@ -213,5 +212,5 @@ def test_runner_bad_input_raises() -> None:
         runner(torch.zeros(2, 0, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"hidden state h of shape \(batch=2, hidden_size=4\)"):
         runner(torch.zeros(2, 4, 3, dtype=torch.float64), (torch.zeros(3, 4), torch.zeros(2, 4)))
-    with pytest.raises(ValueError, match="expected an lnviz.rnn cell.*got LSTMCell"):
+    with pytest.raises(ValueError, match="expected an lnviz.nn.cells cell.*got LSTMCell"):
         Recurrent(torch.nn.LSTMCell(3, 4))

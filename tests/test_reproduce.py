@@ -6,11 +6,9 @@ import dataclasses
 
 import pytest
 
-from lnviz import experiments as ex
-from lnviz import reproduce
+from lnviz import reproduce, runs, scheduler, tasks
 from lnviz.reproduce import DOES_NOT, QUICK, REPRODUCES, Row
 from lnviz.train import History
-
 
 # tiny models: one thread is faster, and much faster on a busy machine (fixture in conftest.py)
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -33,8 +31,9 @@ def test_quick_run_prints_a_markdown_table_with_every_row(capsys):
 
 
 def test_flags_change_the_settings():
-    args = reproduce._parser().parse_args(["--seeds", "3", "4", "--rnn-steps", "50", "40", "--no-adding",
-                                           "--workers", "1"])
+    args = reproduce._parser().parse_args(
+        ["--seeds", "3", "4", "--rnn-steps", "50", "40", "--no-adding", "--workers", "1"]
+    )
     s = reproduce.settings_from(args)
     assert (s.seeds, s.rnn_steps, s.adding, s.workers) == ((3, 4), (50, 40), False, 1)
     assert s.mlp_examples == reproduce.DEFAULT.mlp_examples
@@ -51,20 +50,29 @@ def test_without_the_adding_problem_there_is_no_adding_row(capsys):
 # Verdicts from given numbers
 # ----------------------------------------------------------------------------------------------------
 
+
 def history(losses: list[float], accuracy: float = 0.9, val_loss: float = 0.5) -> History:
     steps = [10 * (i + 1) for i in range(len(losses))]
-    return History(batch_size=8, loss="cross_entropy", step=steps, examples=[8 * s for s in steps],
-                   train_loss=losses, val_loss=[val_loss] * len(losses), val_accuracy=[accuracy] * len(losses),
-                   wall_time=[float(s) for s in steps], grad_norm=[1.0] * len(losses))
+    return History(
+        batch_size=8,
+        loss="cross_entropy",
+        step=steps,
+        examples=[8 * s for s in steps],
+        train_loss=losses,
+        val_loss=[val_loss] * len(losses),
+        val_accuracy=[accuracy] * len(losses),
+        wall_time=[float(s) for s in steps],
+        grad_norm=[1.0] * len(losses),
+    )
 
 
-def tuned(*runs: History) -> ex.Tuned:
-    return ex.Tuned(ex.Sweep({1e-3: runs[0]}), list(runs))
+def tuned(*histories: History) -> scheduler.Tuned:
+    return scheduler.Tuned(runs.Sweep({1e-3: histories[0]}), list(histories))
 
 
 @pytest.fixture(scope="module")
-def task() -> ex.Task:
-    return ex.make_task("adding", length=4, n_train=32, n_test=8)
+def task() -> tasks.Task:
+    return tasks.make_task("adding", length=4, n_train=32, n_test=8)
 
 
 def test_lstm_row_reproduces_when_ln_is_faster_for_every_seed(task):
@@ -82,30 +90,42 @@ def test_lstm_row_reproduces_when_ln_is_faster_for_every_seed(task):
 def test_adding_row_counts_the_steps_to_leave_the_plateau(task):
     s = dataclasses.replace(QUICK, seeds=(0, 1))
     plateau = history([0.3, 0.17, 0.16, 0.17], val_loss=0.17)
-    stuck = {f"{task.title}|LSTM": tuned(plateau, plateau),
-             f"{task.title}|LN-LSTM": tuned(history([0.2, 0.16, 0.15, 0.16]), history([0.2, 0.16, 0.16, 0.15]))}
+    stuck = {
+        f"{task.title}|LSTM": tuned(plateau, plateau),
+        f"{task.title}|LN-LSTM": tuned(history([0.2, 0.16, 0.15, 0.16]), history([0.2, 0.16, 0.16, 0.15])),
+    }
     row = reproduce._adding_row(task, stuck, s)
     assert row.verdict.startswith(DOES_NOT) and "does not separate" in row.verdict
     # LN leaves the plateau (below 1/12) in both seeds, the LSTM in neither: although the LSTM's final
     # loss is reached by both models at once, the row reads the plateau, not the LSTM's final loss
-    solved = {f"{task.title}|LSTM": tuned(plateau, plateau),
-              f"{task.title}|LN-LSTM": tuned(history([0.2, 0.05, 0.01, 0.01]), history([0.2, 0.15, 0.07, 0.02]))}
+    solved = {
+        f"{task.title}|LSTM": tuned(plateau, plateau),
+        f"{task.title}|LN-LSTM": tuned(history([0.2, 0.05, 0.01, 0.01]), history([0.2, 0.15, 0.07, 0.02])),
+    }
     row = reproduce._adding_row(task, solved, s)
     assert row.verdict == REPRODUCES
     assert "LSTM never, never; LN-LSTM 20, 30" in row.measured
-    both = {f"{task.title}|LSTM": tuned(history([0.2, 0.05, 0.01, 0.01]), plateau),
-            f"{task.title}|LN-LSTM": tuned(history([0.2, 0.15, 0.07, 0.02]), history([0.2, 0.05, 0.01, 0.01]))}
+    both = {
+        f"{task.title}|LSTM": tuned(history([0.2, 0.05, 0.01, 0.01]), plateau),
+        f"{task.title}|LN-LSTM": tuned(history([0.2, 0.15, 0.07, 0.02]), history([0.2, 0.05, 0.01, 0.01])),
+    }
     assert reproduce._adding_row(task, both, s).verdict == DOES_NOT  # seed 0: the LSTM was first
 
 
-def _figure6(errors: dict[tuple[str, int], float]) -> dict[str, ex.Tuned]:
+def _figure6(errors: dict[tuple[str, int], float]) -> dict[str, scheduler.Tuned]:
     return {f"mlp|{norm}|{batch}": tuned(history([1.0], accuracy=1 - error)) for (norm, batch), error in errors.items()}
 
 
 def test_figure_6_rows_compare_ln_with_bn_at_each_batch_size(task):
     s = dataclasses.replace(QUICK, mlp_batch_sizes=(128, 4))
-    paper_like = {("none", 128): 0.05, ("batch", 128): 0.04, ("layer", 128): 0.03,
-                  ("none", 4): 0.06, ("batch", 4): 0.09, ("layer", 4): 0.035}
+    paper_like = {
+        ("none", 128): 0.05,
+        ("batch", 128): 0.04,
+        ("layer", 128): 0.03,
+        ("none", 4): 0.06,
+        ("batch", 4): 0.09,
+        ("layer", 4): 0.035,
+    }
     large, small = reproduce._mlp_rows(task, _figure6(paper_like), s)
     assert "batch 128" in large.setting and "batch 4" in small.setting
     assert large.verdict == small.verdict == REPRODUCES
@@ -116,5 +136,8 @@ def test_figure_6_rows_compare_ln_with_bn_at_each_batch_size(task):
 
 def test_the_table_is_markdown_and_escapes_pipes():
     text = reproduce.table([Row("a|b", "s", "0", "m", REPRODUCES)])
-    assert text.splitlines() == ["| claim | setting | seeds | measured | verdict |", "|---|---|---|---|---|",
-                                 "| a/b | s | 0 | m | reproduces |"]
+    assert text.splitlines() == [
+        "| claim | setting | seeds | measured | verdict |",
+        "|---|---|---|---|---|",
+        "| a/b | s | 0 | m | reproduces |",
+    ]

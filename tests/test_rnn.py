@@ -1,4 +1,4 @@
-"""lnviz.rnn cells: torch's cells for norm="none", the paper's equations for norm="layer",
+"""lnviz.nn.cells cells: torch's cells for norm="none", the paper's equations for norm="layer",
 Cooijmans et al.'s per-step statistics for norm="batch", and the errors for bad input."""
 
 import pytest
@@ -6,8 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from lnviz.norms import LayerNorm
-from lnviz.rnn import (
+from lnviz.nn.cells import (
     SATURATION_THRESHOLD,
     GRUCell,
     LSTMCell,
@@ -15,6 +14,7 @@ from lnviz.rnn import (
     StepwiseBatchNorm,
     saturated_fraction,
 )
+from lnviz.nn.norms import LayerNorm
 
 CELLS = {"rnn": (RNNCell, nn.RNNCell), "lstm": (LSTMCell, nn.LSTMCell), "gru": (GRUCell, nn.GRUCell)}
 EPS = 1e-5
@@ -71,7 +71,7 @@ def test_none_equals_torch_cell_with_copied_weights(name: str, dtype: torch.dtyp
     sum(s.pow(2).sum() for s in _flat(state_ours)).backward()
     sum(s.pow(2).sum() for s in _flat(state_theirs)).backward()
     for (pname, p), q in zip(ours.named_parameters(), theirs.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, **tol, msg=lambda m: f"{pname}: {m}")
+        torch.testing.assert_close(p.grad, q.grad, **tol, msg=lambda m, pname=pname: f"{pname}: {m}")
 
 
 @pytest.mark.parametrize("name", CELLS)
@@ -103,18 +103,21 @@ def _reference(cell, x: Tensor, state):
         return torch.tanh(_ln(a, p["ln.weight"], p["ln.bias"]))
     if isinstance(cell, LSTMCell):  # supplement eqs. (17)-(22)
         h, c = state
-        gates = (_ln(x @ p["weight_ih"].T, p["ln_ih.weight"], p["ln_ih.bias"])
-                 + _ln(h @ p["weight_hh"].T, p["ln_hh.weight"], p["ln_hh.bias"])
-                 + p["bias_ih"] + p["bias_hh"])
-        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        gates = (
+            _ln(x @ p["weight_ih"].T, p["ln_ih.weight"], p["ln_ih.bias"])
+            + _ln(h @ p["weight_hh"].T, p["ln_hh.weight"], p["ln_hh.bias"])
+            + p["bias_ih"]
+            + p["bias_hh"]
+        )
+        i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
         c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h_new = torch.sigmoid(o) * torch.tanh(_ln(c_new, p["ln_c.weight"], p["ln_c.bias"]))
         return h_new, c_new
     gi = _ln(x @ p["weight_ih"].T, p["ln_ih.weight"], p["ln_ih.bias"]) + p["bias_ih"]  # eqs. (23)-(28)
     gh = _ln(state @ p["weight_hh"].T, p["ln_hh.weight"], p["ln_hh.bias"]) + p["bias_hh"]
     r = torch.sigmoid(gi[:, :H] + gh[:, :H])
-    z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-    n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    z = torch.sigmoid(gi[:, H : 2 * H] + gh[:, H : 2 * H])
+    n = torch.tanh(gi[:, 2 * H :] + r * gh[:, 2 * H :])
     return (1 - z) * n + z * state
 
 
@@ -178,7 +181,7 @@ def test_layer_cell_gradcheck(name: str) -> None:
 
     def fn(x, *rest):
         st = tuple(rest[: len(state)])
-        out = functional_call(cell, dict(zip(names, rest[len(state):])), (x, st if name == "lstm" else st[0]))
+        out = functional_call(cell, dict(zip(names, rest[len(state) :])), (x, st if name == "lstm" else st[0]))
         return out
 
     assert torch.autograd.gradcheck(fn, (x, *state, *params))
@@ -202,8 +205,12 @@ def test_internals_of_one_lstm_step() -> None:
     (h1, c1), inside = cell(x, (h, c), return_internals=True)
     p = dict(cell.named_parameters())
     torch.testing.assert_close(inside.summed, x @ p["weight_ih"].T + h @ p["weight_hh"].T)
-    gates = (_ln(x @ p["weight_ih"].T, p["ln_ih.weight"], p["ln_ih.bias"])
-             + _ln(h @ p["weight_hh"].T, p["ln_hh.weight"], p["ln_hh.bias"]) + p["bias_ih"] + p["bias_hh"])
+    gates = (
+        _ln(x @ p["weight_ih"].T, p["ln_ih.weight"], p["ln_ih.bias"])
+        + _ln(h @ p["weight_hh"].T, p["ln_hh.weight"], p["ln_hh.bias"])
+        + p["bias_ih"]
+        + p["bias_hh"]
+    )
     torch.testing.assert_close(inside.normalized, gates)
     acts = torch.cat([torch.sigmoid(gates[:, :12]), torch.tanh(gates[:, 12:18]), torch.sigmoid(gates[:, 18:])], 1)
     sat = ((acts[:, :12] < 0.05) | (acts[:, :12] > 0.95)).sum(1) + (acts[:, 12:18].abs() > 0.95).sum(1)
@@ -347,7 +354,7 @@ def test_batch_norm_needs_step_and_max_steps(name: str) -> None:
 
 
 def test_unknown_norm_and_bad_sizes_raise() -> None:
-    with pytest.raises(ValueError, match=r"norm to be one of \('none', 'layer', 'batch'\), got 'group'"):
+    with pytest.raises(ValueError, match=r"norm to be one of \('none', 'batch', 'layer'\), got 'group'"):
         LSTMCell(5, 6, norm="group")
     with pytest.raises(ValueError, match="hidden_size to be a positive int, got 0"):
         GRUCell(5, 0)

@@ -15,10 +15,9 @@ from torch import nn
 
 import lnviz.train as train_module
 from lnviz import data
-from lnviz.models import MLP
-from lnviz.norms import BatchNorm
+from lnviz.nn.models import MLP
+from lnviz.nn.norms import BatchNorm
 from lnviz.train import TOLERANCE, History, evaluate, train
-
 
 # tiny models: one thread is faster, and much faster on a busy machine (fixture in conftest.py)
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -30,8 +29,12 @@ def mnist_small():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", data.MNISTFallbackWarning)
         tr, te = data.mnist("train", download=False), data.mnist("test", download=False)
-    return (data.as_vectors(tr.images[:2000]), torch.from_numpy(tr.labels[:2000]),
-            data.as_vectors(te.images[:500]), torch.from_numpy(te.labels[:500]))
+    return (
+        data.as_vectors(tr.images[:2000]),
+        torch.from_numpy(tr.labels[:2000]),
+        data.as_vectors(te.images[:500]),
+        torch.from_numpy(te.labels[:500]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +58,7 @@ def comparable(history: History) -> dict:
 
 
 def test_a_short_run_on_mnist_learns(mnist_small):
-    history = train(lambda: MLP(hidden=(32,)), *mnist_small, steps=200, batch_size=64, eval_every=50,
-                    progress=False)
+    history = train(lambda: MLP(hidden=(32,)), *mnist_small, steps=200, batch_size=64, eval_every=50, progress=False)
     assert history.step == [50, 100, 150, 200]
     assert history.train_loss[-1] < 0.6 * history.train_loss[0]
     assert history.val_loss[-1] < history.val_loss[0]
@@ -140,8 +142,14 @@ def test_every_list_has_one_entry_per_record_and_the_numbers_are_sane(blobs):
 
 def test_callback_is_called_after_every_record_with_the_history_so_far(blobs):
     calls = []
-    history = train(small_mlp(), *blobs, steps=35, eval_every=10, progress=False,
-                    callback=lambda h: calls.append((id(h), list(h.step))))
+    history = train(
+        small_mlp(),
+        *blobs,
+        steps=35,
+        eval_every=10,
+        progress=False,
+        callback=lambda h: calls.append((id(h), list(h.step))),
+    )
     assert [steps for _, steps in calls] == [[10], [10, 20], [10, 20, 30], [10, 20, 30, 35]]
     assert {i for i, _ in calls} == {id(history)}
 
@@ -167,7 +175,7 @@ def test_interrupt_from_the_callback_returns_a_usable_partial_history(blobs):
 class SpyBar:
     """Stands in for tqdm, to see that the bar is closed."""
 
-    instances: list["SpyBar"] = []
+    instances: list[SpyBar] = []
 
     def __init__(self, total, disable, **kwargs):
         self.total, self.count, self.closed = total, 0, False
@@ -199,8 +207,17 @@ def test_interrupt_inside_a_step_closes_the_bar_and_keeps_complete_records(blobs
 
 
 def test_a_half_appended_record_is_dropped(blobs):
-    history = History(batch_size=4, loss="mse", step=[1, 2], examples=[4, 8], train_loss=[1.0, 0.5],
-                      val_loss=[1.0], val_accuracy=[0.0], wall_time=[0.1], grad_norm=[1.0])
+    history = History(
+        batch_size=4,
+        loss="mse",
+        step=[1, 2],
+        examples=[4, 8],
+        train_loss=[1.0, 0.5],
+        val_loss=[1.0],
+        val_accuracy=[0.0],
+        wall_time=[0.1],
+        grad_norm=[1.0],
+    )
     history._drop_incomplete()
     assert history.step == [1] and history.train_loss == [1.0] and history.examples == [4]
 
@@ -217,8 +234,21 @@ def test_grad_norm_is_the_norm_before_clipping_and_clipping_limits_the_step(blob
     expected = torch.cat([p.grad.flatten() for p in reference.parameters()]).norm().item()
 
     # one full-batch step of plain SGD with lr 1: the parameters move by the clipped gradient
-    history = train(make, x, y, x, y, steps=1, batch_size=len(y), eval_every=1, optimizer="sgd", lr=1.0,
-                    clip_grad_norm=1e-3, seed=5, progress=False)
+    history = train(
+        make,
+        x,
+        y,
+        x,
+        y,
+        steps=1,
+        batch_size=len(y),
+        eval_every=1,
+        optimizer="sgd",
+        lr=1.0,
+        clip_grad_norm=1e-3,
+        seed=5,
+        progress=False,
+    )
     assert history.grad_norm[0] == pytest.approx(expected, rel=1e-9)
     assert expected > 1e-2
     moved = torch.cat([(p - q).flatten() for p, q in zip(history.model.parameters(), reference.parameters())])
@@ -227,8 +257,9 @@ def test_grad_norm_is_the_norm_before_clipping_and_clipping_limits_the_step(blob
 
 def test_weight_decay_shrinks_the_weights(blobs):
     def weight_norm(decay):
-        history = train(small_mlp(), *blobs, steps=50, eval_every=50, weight_decay=decay, optimizer="sgd",
-                        lr=0.1, progress=False)
+        history = train(
+            small_mlp(), *blobs, steps=50, eval_every=50, weight_decay=decay, optimizer="sgd", lr=0.1, progress=False
+        )
         return torch.cat([p.flatten() for p in history.model.parameters()]).norm()
 
     assert weight_norm(0.5) < 0.9 * weight_norm(0.0)
@@ -236,13 +267,16 @@ def test_weight_decay_shrinks_the_weights(blobs):
 
 def test_adam_and_sgd_differ(blobs):
     kwargs = dict(steps=20, eval_every=20, progress=False)
-    assert (train(small_mlp(), *blobs, optimizer="adam", **kwargs).train_loss
-            != train(small_mlp(), *blobs, optimizer="sgd", **kwargs).train_loss)
+    assert (
+        train(small_mlp(), *blobs, optimizer="adam", **kwargs).train_loss
+        != train(small_mlp(), *blobs, optimizer="sgd", **kwargs).train_loss
+    )
 
 
 def test_validation_uses_eval_mode_a_fixed_subset_and_restores_training_mode(blobs):
-    models = [train(Recorder, *blobs, steps=20, eval_every=10, val_size=40, seed=s, progress=False).model
-              for s in (0, 1)]
+    models = [
+        train(Recorder, *blobs, steps=20, eval_every=10, val_size=40, seed=s, progress=False).model for s in (0, 1)
+    ]
     for model in models:
         assert model.training
         assert len(model.eval_batches) == 2 and all(len(b) == 40 for b in model.eval_batches)
@@ -292,16 +326,6 @@ def test_adding_problem_trains_with_mse_inferred_from_float_targets():
     assert history.train_loss[-1] < history.train_loss[0]
 
 
-def test_steps_and_examples_to_reach():
-    history = History(batch_size=8, loss="cross_entropy", step=[10, 20, 30, 40], examples=[80, 160, 240, 320],
-                      train_loss=[3.0, 2.0, 1.0, 1.2], val_loss=[0.0] * 4, val_accuracy=[0.0] * 4,
-                      wall_time=[0.0] * 4, grad_norm=[1.0] * 4)
-    assert history.steps_to_reach(2.5) == 20
-    assert history.steps_to_reach(1.0) == 30
-    assert history.examples_to_reach(1.0) == 240
-    assert history.steps_to_reach(0.5) is None and history.examples_to_reach(0.5) is None
-
-
 def test_to_dict_is_json_and_leaves_out_the_model(blobs):
     history = train(small_mlp(), *blobs, steps=10, eval_every=5, progress=False)
     record = json.loads(json.dumps(history.to_dict()))
@@ -315,18 +339,21 @@ def test_progress_bar_runs(blobs, capsys):
     assert "10/10" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(optimizer="rmsprop"), r"optimizer must be one of \('adam', 'sgd'\), got 'rmsprop'"),
-    (dict(loss="hinge"), "loss must be one of"),
-    (dict(loss="mse"), "mse expected floating-point targets in y_train, got torch.int64"),
-    (dict(steps=0), "steps must be a positive int, got 0"),
-    (dict(eval_every=0), "eval_every must be a positive int"),
-    (dict(batch_size=500), "batch_size must be at most the 200 training cases, got 500"),
-    (dict(lr=0.0), "lr must be positive"),
-    (dict(clip_grad_norm=0.0), "clip_grad_norm must be positive or None"),
-    (dict(weight_decay=-1.0), "weight_decay must be non-negative"),
-    (dict(val_size=0), "val_size must be a positive int or None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(optimizer="rmsprop"), r"optimizer must be one of \('adam', 'sgd'\), got 'rmsprop'"),
+        (dict(loss="hinge"), "loss must be one of"),
+        (dict(loss="mse"), "mse expected floating-point targets in y_train, got torch.int64"),
+        (dict(steps=0), "train expected steps to be a positive int, got 0"),
+        (dict(eval_every=0), "train expected eval_every to be a positive int"),
+        (dict(batch_size=500), "batch_size must be at most the 200 training cases, got 500"),
+        (dict(lr=0.0), "lr must be positive"),
+        (dict(clip_grad_norm=0.0), "clip_grad_norm must be positive or None"),
+        (dict(weight_decay=-1.0), "weight_decay must be non-negative"),
+        (dict(val_size=0), "train expected val_size to be a positive int or None"),
+    ],
+)
 def test_bad_arguments_raise(blobs, kwargs, message):
     with pytest.raises(ValueError, match=message):
         train(small_mlp(), *blobs, progress=False, **kwargs)
@@ -377,7 +404,7 @@ def _is_lnviz_module(name: str) -> bool:
 
 def test_training_and_models_never_import_plotly_or_widgets():
     # importing lnviz.train runs lnviz/__init__.py first
-    imported = imported_modules("lnviz") | imported_modules("lnviz.train") | imported_modules("lnviz.models")
-    assert {"lnviz.norms", "lnviz.functional", "torch"} <= imported  # the walk follows lnviz's imports
+    imported = imported_modules("lnviz") | imported_modules("lnviz.train") | imported_modules("lnviz.nn.models")
+    assert {"lnviz.nn.norms", "lnviz.nn.functional", "torch"} <= imported  # the walk follows lnviz's imports
     assert not {m for m in imported if m.split(".")[0] in ("plotly", "ipywidgets")}
-    assert not imported & {"lnviz.figures", "lnviz.panels", "lnviz.curves"}
+    assert not imported & {"lnviz.figures", "lnviz.panels"}

@@ -8,31 +8,46 @@ import math
 import plotly.graph_objects as go
 import pytest
 import torch
+from panel_examples import batch_size_example, rnn_training_example
 
-from lnviz import experiments as ex
-from lnviz import style
-from lnviz.figures.training import (batch_size_figure, batch_size_update, model_style, read_at,
-                                    target_loss_figure, target_loss_update)
-from lnviz.panels.training import BatchSizePanel, RNNTrainingPanel
+from lnviz import runs, style, tasks
+from lnviz.figures import (
+    batch_size_figure,
+    batch_size_update,
+    model_style,
+    read_at,
+    target_loss_figure,
+    target_loss_update,
+)
+from lnviz.panels import BatchSizePanel, RNNTrainingPanel
 from lnviz.train import History
-
 
 # tiny models: one thread is faster, and much faster on a busy machine (fixture in conftest.py)
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def history(losses: list[float], batch_size: int = 4, accuracy: list[float] | None = None,
-            interrupted: bool = False) -> History:
+def history(
+    losses: list[float], batch_size: int = 4, accuracy: list[float] | None = None, interrupted: bool = False
+) -> History:
     steps = [10 * (i + 1) for i in range(len(losses))]
-    return History(batch_size=batch_size, loss="cross_entropy", step=steps, examples=[s * batch_size for s in steps],
-                   train_loss=list(losses), val_loss=[2 * v for v in losses],
-                   val_accuracy=accuracy or [0.5] * len(losses), wall_time=[0.1 * s for s in steps],
-                   grad_norm=[1.0] * len(losses), interrupted=interrupted)
+    return History(
+        batch_size=batch_size,
+        loss="cross_entropy",
+        step=steps,
+        examples=[s * batch_size for s in steps],
+        train_loss=list(losses),
+        val_loss=[2 * v for v in losses],
+        val_accuracy=accuracy or [0.5] * len(losses),
+        wall_time=[0.1 * s for s in steps],
+        grad_norm=[1.0] * len(losses),
+        interrupted=interrupted,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
 # Notebook 4's figure
 # ----------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def race() -> dict[str, History | None]:
@@ -85,12 +100,17 @@ def test_model_style_takes_the_colour_of_the_normalization():
 # Notebook 5's figure
 # ----------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def figure6() -> dict[tuple[str, int], History | None]:
-    return {("none", 16): history([1.0, 0.8], 16, [0.8, 0.85]), ("batch", 16): history([0.9, 0.7], 16, [0.85, 0.9]),
-            ("layer", 16): history([0.9, 0.6], 16, [0.86, 0.92]),
-            ("none", 1): history([1.2, 1.0], 1, [0.7, 0.75]), ("batch", 1): None,
-            ("layer", 1): history([1.1, 0.7], 1, [0.8, 0.9])}
+    return {
+        ("none", 16): history([1.0, 0.8], 16, [0.8, 0.85]),
+        ("batch", 16): history([0.9, 0.7], 16, [0.85, 0.9]),
+        ("layer", 16): history([0.9, 0.6], 16, [0.86, 0.92]),
+        ("none", 1): history([1.2, 1.0], 1, [0.7, 0.75]),
+        ("batch", 1): None,
+        ("layer", 1): history([1.1, 0.7], 1, [0.8, 0.9]),
+    }
 
 
 def test_batch_size_figure_reads_every_model_at_the_same_point(figure6):
@@ -126,13 +146,21 @@ def test_read_at_takes_the_nearest_record():
 # The panels: Run trains, the figure follows in place, settings alone draw nothing
 # ----------------------------------------------------------------------------------------------------
 
+
 def snapshot(panel) -> list:
     return [t.to_plotly_json() for t in panel.figure.data]
 
 
 def test_rnn_panel_run_updates_its_figure_in_place():
-    panel = RNNTrainingPanel(val_size=32, task="sequential_mnist", pixels_per_step=112, models=("LSTM", "LN-LSTM"),
-                             hidden_size=16, batch_size=8, steps=20)
+    panel = RNNTrainingPanel(
+        val_size=32,
+        task="sequential_mnist",
+        pixels_per_step=112,
+        models=("LSTM", "LN-LSTM"),
+        hidden_size=16,
+        batch_size=8,
+        steps=20,
+    )
     figure = panel.figure
     assert all(h is None for h in panel.histories.values()) and not panel.figure.data[0].visible
     seen = []
@@ -153,7 +181,7 @@ def test_rnn_panel_run_updates_its_figure_in_place():
 
 
 def test_settings_draw_nothing_until_run():
-    panel = RNNTrainingPanel.example()
+    panel = rnn_training_example()
     before = snapshot(panel)
     panel.settings["lr"].value = 0.05
     panel.settings["steps"].value = 500
@@ -167,10 +195,10 @@ def test_the_notebook_4_default_shows_ln_lstm_leaving_the_plateau_first():
     guess's MSE within the run, and the LSTM does not."""
     panel = RNNTrainingPanel(val_size=100)
     panel.run()
-    target = ex.ADDING_CONSTANT_MSE / 2
+    target = tasks.ADDING_CONSTANT_MSE / 2
     assert panel.controls["target"].value == pytest.approx(target, rel=0.02)
-    assert ex.reach(panel.histories["LN-LSTM"], target) is not None
-    assert ex.reach(panel.histories["LSTM"], target) is None
+    assert panel.histories["LN-LSTM"].reach(target) is not None
+    assert panel.histories["LSTM"].reach(target) is None
 
 
 def test_batch_size_panel_runs_every_norm_at_both_sizes_on_the_same_examples():
@@ -196,13 +224,13 @@ def test_panels_refuse_unknown_settings():
 
 
 def test_example_panels_have_finite_curves_that_the_controls_move():
-    for panel in (RNNTrainingPanel.example(), BatchSizePanel.example()):
+    for panel in (rnn_training_example(), batch_size_example()):
         data = snapshot(panel)
         numbers = [v for t in data for key in ("x", "y") for v in (t.get(key) or ()) if isinstance(v, float)]
         assert numbers and all(math.isfinite(v) for v in numbers)
         name = "target" if "target" in panel.controls else "fraction"
         control = panel.controls[name]
-        control.value = control.min if name == "fraction" else 10 ** control.min
+        control.value = control.min if name == "fraction" else 10**control.min
         assert snapshot(panel) != data
         assert isinstance(panel.figure, go.FigureWidget)
 
@@ -212,13 +240,22 @@ def test_notebook_5_claim_batch_norm_suffers_from_a_batch_of_four_and_layer_norm
     """Notebook 5, section 5.1, on a tiny setting (784-32-32-10, 1,280 examples): at batch size 4 batch
     norm's test error is well above layer norm's and well above its own at batch size 64; layer
     norm's changes far less."""
-    task = ex.common_order(ex.make_task("mnist", n_train=2000, n_test=500), (64, 4))
+    task = tasks.common_order(tasks.make_task("mnist", n_train=2000, n_test=500), (64, 4))
     error = {}
     for norm in ("batch", "layer"):
         for batch, lr in ((64, 3e-3), (4, 3e-4)):
-            steps, every = ex.schedule(1_280, batch, 4)
-            h = ex.run(ex.mlp_model(task, norm, (32, 32)), task, steps=steps, batch_size=batch, lr=lr, seed=seed,
-                       eval_every=every, val_size=None, progress=False)
+            steps, every = runs.schedule(1_280, batch, 4)
+            h = runs.run(
+                runs.mlp_model(task, norm, (32, 32)),
+                task,
+                steps=steps,
+                batch_size=batch,
+                lr=lr,
+                seed=seed,
+                eval_every=every,
+                val_size=None,
+                progress=False,
+            )
             error[norm, batch] = 1 - h.val_accuracy[-1]
     assert error["batch", 4] > error["layer", 4] + 0.05
     assert error["batch", 4] - error["batch", 64] > abs(error["layer", 4] - error["layer", 64]) + 0.05

@@ -8,13 +8,17 @@ from plotly.subplots import make_subplots
 
 from lnviz import style
 from lnviz.after2016 import CONVENTIONS, EpsComparison, Recentering
-from lnviz.figures.core import Update, apply, to_numpy as _np
+from lnviz.figures.core import Update, apply
+from lnviz.figures.core import to_numpy as _np
 
 #: One colour per norm placement and per eps convention, from the shared palette.
 POSITION_COLORS: dict[str, str] = {"post": style.PALETTE[5], "pre": style.PALETTE[1]}
 POSITION_NAMES: dict[str, str] = {"post": "post-LN", "pre": "pre-LN"}
 CONVENTION_COLORS: dict[str, str] = {
-    "torch": style.PALETTE[5], "keras": style.PALETTE[1], "lua": style.PALETTE[2], "none": "gray",
+    "torch": style.PALETTE[5],
+    "keras": style.PALETTE[1],
+    "lua": style.PALETTE[2],
+    "none": "gray",
 }
 
 
@@ -29,11 +33,14 @@ def _base(**layout) -> go.Figure:
 # RMS norm does not re-center
 # ----------------------------------------------------------------------------------------------------
 
+
 def recentering_update(rec: Recentering, shift: float, scale: float) -> Update:
     """Left: the row a (H,). Right: its LN and RMS norm outputs, unit by unit."""
     units = np.arange(rec.a.shape[0])
-    title = (f"shift {shift:+.2f}, scale {scale:.2f}: LN output moved {rec.layer_change:.1e}, "
-             f"RMS norm output moved {rec.rms_change:.2f}")
+    title = (
+        f"shift {shift:+.2f}, scale {scale:.2f}: LN output moved {rec.layer_change:.1e}, "
+        f"RMS norm output moved {rec.rms_change:.2f}"
+    )
     return Update(
         traces=[dict(x=units, y=_np(rec.a)), dict(x=units, y=_np(rec.layer)), dict(x=units, y=_np(rec.rms))],
         layout=dict(title=dict(text=title)),
@@ -42,14 +49,30 @@ def recentering_update(rec: Recentering, shift: float, scale: float) -> Update:
 
 def recentering_figure(rec: Recentering, shift: float, scale: float, h_range: float = 3.5) -> go.Figure:
     """A row shifted and scaled, and what LN and RMS norm make of it: only RMS norm feels the shift."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, figure=_base(height=420),
-                        subplot_titles=("summed inputs a = scale * pattern + c", "normalized, gain 1"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
+        figure=_base(height=420),
+        subplot_titles=("summed inputs a = scale * pattern + c", "normalized, gain 1"),
+    )
     fig.add_bar(name="a", marker_color=style.PALETTE[0], row=1, col=1, showlegend=False)
-    fig.add_scatter(mode="lines+markers", name=style.METHOD_NAMES["layer"], row=1, col=2,
-                    line=dict(color=style.METHOD_COLORS["layer"], width=3), marker=dict(size=9))
-    fig.add_scatter(mode="lines+markers", name=style.METHOD_NAMES["rms"], row=1, col=2,
-                    line=dict(color=style.METHOD_COLORS["rms"], width=3, dash="dash"),
-                    marker=dict(size=9, symbol="diamond"))
+    fig.add_scatter(
+        mode="lines+markers",
+        name=style.METHOD_NAMES["layer"],
+        row=1,
+        col=2,
+        line=dict(color=style.METHOD_COLORS["layer"], width=3),
+        marker=dict(size=9),
+    )
+    fig.add_scatter(
+        mode="lines+markers",
+        name=style.METHOD_NAMES["rms"],
+        row=1,
+        col=2,
+        line=dict(color=style.METHOD_COLORS["rms"], width=3, dash="dash"),
+        marker=dict(size=9, symbol="diamond"),
+    )
     fig.update_xaxes(title="hidden unit i", range=[-0.5, rec.a.shape[0] - 0.5])
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
@@ -60,24 +83,37 @@ def recentering_figure(rec: Recentering, shift: float, scale: float, h_range: fl
 # Post-LN versus pre-LN: gradient norm per layer at initialization
 # ----------------------------------------------------------------------------------------------------
 
+
 def gradient_norms_update(post, pre, norm: str) -> Update:
     """`post`, `pre`: (n_layers,) gradient norms of each layer's feed-forward weights."""
     post, pre = _np(post), _np(pre)
     layers = np.arange(1, post.shape[0] + 1)
     name = style.METHOD_NAMES[norm]
-    title = (f"{post.shape[0]} layers, {name}: last/first layer {post[-1] / post[0]:.2f} post-LN, "
-             f"{pre[-1] / pre[0]:.2f} pre-LN; last layer post/pre {post[-1] / pre[-1]:.1f}x")
+    title = (
+        f"{post.shape[0]} layers, {name}: last/first layer {post[-1] / post[0]:.2f} post-LN, "
+        f"{pre[-1] / pre[0]:.2f} pre-LN; last layer post/pre {post[-1] / pre[-1]:.1f}x"
+    )
     return Update(traces=[dict(x=layers, y=post), dict(x=layers, y=pre)], layout=dict(title=dict(text=title)))
 
 
 def gradient_norms_figure(post, pre, norm: str, max_layers: int = 12) -> go.Figure:
     """Per-layer gradient norms at initialization, post-LN and pre-LN side by side on one log scale."""
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
-                        figure=_base(height=420, showlegend=False),
-                        subplot_titles=("post-LN: x = LN(x + f(x))", "pre-LN: x = x + f(LN(x))"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.05,
+        figure=_base(height=420, showlegend=False),
+        subplot_titles=("post-LN: x = LN(x + f(x))", "pre-LN: x = x + f(LN(x))"),
+    )
     for col, position in enumerate(("post", "pre"), start=1):
-        fig.add_bar(name=POSITION_NAMES[position], marker_color=POSITION_COLORS[position], row=1, col=col,
-                    hovertemplate="layer %{x}: %{y:.3g}<extra></extra>")
+        fig.add_bar(
+            name=POSITION_NAMES[position],
+            marker_color=POSITION_COLORS[position],
+            row=1,
+            col=col,
+            hovertemplate="layer %{x}: %{y:.3g}<extra></extra>",
+        )
     fig.update_xaxes(title="layer (1 = next to the input)", range=[0.5, max_layers + 0.5], dtick=1)
     fig.update_yaxes(title="gradient norm of W1, W2", type="log", row=1, col=1)
     fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))
@@ -88,6 +124,7 @@ def gradient_norms_figure(post, pre, norm: str, max_layers: int = 12) -> go.Figu
 # Where eps goes
 # ----------------------------------------------------------------------------------------------------
 
+
 def eps_conventions_update(comparison: EpsComparison, variances, curves: dict) -> Update:
     """Left: the row normalized in each convention. Right: `curves`, {convention: (N,) output std at
     each of `variances`: (N,)}, with this row's variance and stds marked."""
@@ -97,25 +134,47 @@ def eps_conventions_update(comparison: EpsComparison, variances, curves: dict) -
     traces += [dict(x=_np(variances), y=_np(curves[name])) for name in CONVENTIONS]
     traces.append(dict(x=[comparison.variance] * len(CONVENTIONS), y=[stds[name] for name in CONVENTIONS]))
     summary = ", ".join(f"{name} {stds[name]:.2f}" for name in CONVENTIONS)
-    return Update(traces=traces,
-                  layout=dict(title=dict(text=f"var(a) = {comparison.variance:.0e}: output std {summary}")))
+    return Update(
+        traces=traces, layout=dict(title=dict(text=f"var(a) = {comparison.variance:.0e}: output std {summary}"))
+    )
 
 
 def eps_conventions_figure(comparison: EpsComparison, variances, curves: dict, h_range: float = 3.0) -> go.Figure:
     """One row of small variance normalized in each framework's convention, and the output std of each
     against the row's variance (1 is what the paper's eq. (3) promises)."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.15,
-                        figure=_base(height=460),
-                        subplot_titles=("the normalized row, unit by unit", "output std vs input variance"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.45, 0.55],
+        horizontal_spacing=0.15,
+        figure=_base(height=460),
+        subplot_titles=("the normalized row, unit by unit", "output std vs input variance"),
+    )
     for name, convention in CONVENTIONS.items():
-        fig.add_scatter(mode="lines+markers", name=convention.label, row=1, col=1, showlegend=False,
-                        line=dict(color=CONVENTION_COLORS[name], dash="dot" if name == "none" else "solid"))
+        fig.add_scatter(
+            mode="lines+markers",
+            name=convention.label,
+            row=1,
+            col=1,
+            showlegend=False,
+            line=dict(color=CONVENTION_COLORS[name], dash="dot" if name == "none" else "solid"),
+        )
     for name, convention in CONVENTIONS.items():
-        fig.add_scatter(mode="lines", name=convention.label, row=1, col=2,
-                        line=dict(color=CONVENTION_COLORS[name], width=3, dash="dot" if name == "none" else "solid"))
-    fig.add_scatter(mode="markers", name="this row", row=1, col=2, showlegend=False,
-                    marker=dict(size=13, color=[CONVENTION_COLORS[n] for n in CONVENTIONS],
-                                line=dict(width=2, color="black")))
+        fig.add_scatter(
+            mode="lines",
+            name=convention.label,
+            row=1,
+            col=2,
+            line=dict(color=CONVENTION_COLORS[name], width=3, dash="dot" if name == "none" else "solid"),
+        )
+    fig.add_scatter(
+        mode="markers",
+        name="this row",
+        row=1,
+        col=2,
+        showlegend=False,
+        marker=dict(size=13, color=[CONVENTION_COLORS[n] for n in CONVENTIONS], line=dict(width=2, color="black")),
+    )
     fig.update_xaxes(title="hidden unit i", row=1, col=1)
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=1)
     fig.update_xaxes(title="variance of the row's summed inputs", type="log", exponentformat="power", row=1, col=2)

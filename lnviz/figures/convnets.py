@@ -17,12 +17,20 @@ from plotly.subplots import make_subplots
 
 from lnviz import style
 from lnviz.convnets import METHODS, BorderStatistics, Pooling
-from lnviz.figures.core import Update, apply, to_numpy as _np
+from lnviz.figures.core import Update, apply
+from lnviz.figures.core import to_numpy as _np
+from lnviz.figures.training import METRICS, X_AXES, amount, series
 from lnviz.train import History
 
 __all__ = [
-    "pooled_entries_update", "pooled_entries_figure", "border_update", "border_figure",
-    "CONV_METRICS", "CONV_X_AXES", "conv_training_update", "conv_training_figure",
+    "pooled_entries_update",
+    "pooled_entries_figure",
+    "border_update",
+    "border_figure",
+    "CONV_METRICS",
+    "CONV_X_AXES",
+    "conv_training_update",
+    "conv_training_figure",
 ]
 
 #: Blank pixels between the small maps of the grid.
@@ -35,6 +43,7 @@ _FRACTION_SCALE = [[0.0, "#F7F7F7"], [1.0, style.METHOD_COLORS["batch"]]]
 # ----------------------------------------------------------------------------------------------------
 # Which entries each method pools
 # ----------------------------------------------------------------------------------------------------
+
 
 def _mosaic(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) -> one (N*(H+GAP)-GAP, C*(W+GAP)-GAP) image, the maps tiled with NaN gaps between."""
@@ -83,9 +92,11 @@ def pooled_entries_update(a, p: Pooling) -> Update:
             x = j * (w + GAP) - GAP / 2 - 0.5
             groups_x += [x, x, None]
             groups_y += [-0.5 - GAP, bottom + GAP, None]
-    title = (f"{style.METHOD_NAMES[p.method]}: a[{case}, {channel}, {row}, {col}] = {p.value:+.2f} is normalized "
-             f"with {_describe(p, a.shape)}<br>({p.count:,} entries: mean {p.mean:+.3f}, std {p.std:.3f}) "
-             f"to {p.normalized:+.2f}")
+    title = (
+        f"{style.METHOD_NAMES[p.method]}: a[{case}, {channel}, {row}, {col}] = {p.value:+.2f} is normalized "
+        f"with {_describe(p, a.shape)}<br>({p.count:,} entries: mean {p.mean:+.3f}, std {p.std:.3f}) "
+        f"to {p.normalized:+.2f}"
+    )
     return Update(
         traces=[
             {},  # the array itself never changes
@@ -109,26 +120,57 @@ def pooled_entries_figure(a, p: Pooling) -> go.Figure:
     gaps = np.isnan(z)
     channel = _mosaic(np.broadcast_to(np.arange(c)[None, :, None, None], a.shape))
     # figures are drawn about 700 px wide: the grid takes the width, its height follows from its shape
-    fig = go.Figure(layout=style.base_layout(height=190 + round(610 * z.shape[0] / z.shape[1]),
-                                             margin=dict(l=75, r=15, t=90, b=100)))
-    fig.add_heatmap(z=np.where(gaps, None, z).tolist(), colorscale=style.DIVERGING, zmid=0, zmin=-limit,
-                    zmax=limit, hoverongaps=False,
-                    colorbar=dict(title="a", orientation="h", y=-0.12, yanchor="top", len=0.5, thickness=12),
-                    customdata=np.where(gaps, None, channel).tolist(),
-                    hovertemplate="channel %{customdata}: a = %{z:.2f}<extra></extra>")
-    fig.add_scatter(mode="lines", fill="toself", fillcolor="rgba(255, 255, 255, 0.75)", line=dict(width=0),
-                    hoverinfo="skip", name="not pooled")
+    fig = go.Figure(
+        layout=style.base_layout(
+            height=190 + round(610 * z.shape[0] / z.shape[1]), margin=dict(l=75, r=15, t=90, b=100)
+        )
+    )
+    fig.add_heatmap(
+        z=np.where(gaps, None, z).tolist(),
+        colorscale=style.DIVERGING,
+        zmid=0,
+        zmin=-limit,
+        zmax=limit,
+        hoverongaps=False,
+        colorbar=dict(title="a", orientation="h", y=-0.12, yanchor="top", len=0.5, thickness=12),
+        customdata=np.where(gaps, None, channel).tolist(),
+        hovertemplate="channel %{customdata}: a = %{z:.2f}<extra></extra>",
+    )
+    fig.add_scatter(
+        mode="lines",
+        fill="toself",
+        fillcolor="rgba(255, 255, 255, 0.75)",
+        line=dict(width=0),
+        hoverinfo="skip",
+        name="not pooled",
+    )
     fig.add_scatter(mode="lines", line=dict(width=3), hoverinfo="skip", name="pooled")
-    fig.add_scatter(mode="lines", line=dict(color="black", dash="dot", width=2), hoverinfo="skip",
-                    name="channel groups")
-    fig.add_scatter(mode="markers", hoverinfo="skip", name="this entry",
-                    marker=dict(symbol="x-thin", size=11, color="black", line=dict(width=3)))
-    fig.update_xaxes(tickvals=[j * (w + GAP) + (w - 1) / 2 for j in range(c)],
-                     ticktext=[f"ch {j}" for j in range(c)], showgrid=False, zeroline=False,
-                     range=[-0.5 - GAP, c * (w + GAP) - 0.5], constrain="domain")
-    fig.update_yaxes(tickvals=[i * (h + GAP) + (h - 1) / 2 for i in range(n)],
-                     ticktext=[f"digit {i}" for i in range(n)], showgrid=False, zeroline=False,
-                     range=[n * (h + GAP) - 0.5, -0.5 - GAP], scaleanchor="x", constrain="domain")
+    fig.add_scatter(
+        mode="lines", line=dict(color="black", dash="dot", width=2), hoverinfo="skip", name="channel groups"
+    )
+    fig.add_scatter(
+        mode="markers",
+        hoverinfo="skip",
+        name="this entry",
+        marker=dict(symbol="x-thin", size=11, color="black", line=dict(width=3)),
+    )
+    fig.update_xaxes(
+        tickvals=[j * (w + GAP) + (w - 1) / 2 for j in range(c)],
+        ticktext=[f"ch {j}" for j in range(c)],
+        showgrid=False,
+        zeroline=False,
+        range=[-0.5 - GAP, c * (w + GAP) - 0.5],
+        constrain="domain",
+    )
+    fig.update_yaxes(
+        tickvals=[i * (h + GAP) + (h - 1) / 2 for i in range(n)],
+        ticktext=[f"digit {i}" for i in range(n)],
+        showgrid=False,
+        zeroline=False,
+        range=[n * (h + GAP) - 0.5, -0.5 - GAP],
+        scaleanchor="x",
+        constrain="domain",
+    )
     fig.update_layout(showlegend=False, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, pooled_entries_update(a, p))
 
@@ -136,6 +178,7 @@ def pooled_entries_figure(a, p: Pooling) -> go.Figure:
 # ----------------------------------------------------------------------------------------------------
 # Border statistics
 # ----------------------------------------------------------------------------------------------------
+
 
 def _channel_name(channel: int | None) -> str:
     return "all channels" if channel is None else f"channel {channel}"
@@ -151,9 +194,11 @@ def border_update(stats: BorderStatistics, channel: int | None = None) -> Update
     ends = [rings[0], rings[-1]]
     low, high = np.quantile(sigma, [0.1, 0.9])
     rare = float(stats.rarely_active(channel=channel).double().mean())
-    title = (f"{style.METHOD_NAMES[stats.norm]} net, {_channel_name(channel)}: {rare:.0%} of the positions<br>"
-             f"turn on for fewer than 1 digit in 10; std of a {ring_std[0]:.3f} at the edge,<br>"
-             f"{ring_std[-1]:.3f} in the centre; layer norm's sigma {sigma.mean():.3f} on average")
+    title = (
+        f"{style.METHOD_NAMES[stats.norm]} net, {_channel_name(channel)}: {rare:.0%} of the positions<br>"
+        f"turn on for fewer than 1 digit in 10; std of a {ring_std[0]:.3f} at the edge,<br>"
+        f"{ring_std[-1]:.3f} in the centre; layer norm's sigma {sigma.mean():.3f} on average"
+    )
     return Update(
         traces=[
             dict(z=active),
@@ -171,36 +216,84 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
     """Top left: how often each position of the first layer is turned on. Top right: each digit's sigma
     (what layer norm divides it by) against the share of its units that are on. Bottom: the std of the
     summed inputs at each distance from the edge, against layer norm's sigma and batch norm's."""
-    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], row_heights=[0.55, 0.45],
-                        horizontal_spacing=0.2, vertical_spacing=0.14,
-                        subplot_titles=("how often a > 0 (turned on)", "layer norm's sigma (eq. 3) per digit",
-                                        "std of a within a digit, by distance to the edge"),
-                        figure=go.Figure(layout=style.base_layout(height=800, margin=dict(l=70, r=20, t=135, b=40))))
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        specs=[[{}, {}], [{"colspan": 2}, None]],
+        row_heights=[0.55, 0.45],
+        horizontal_spacing=0.2,
+        vertical_spacing=0.14,
+        subplot_titles=(
+            "how often a > 0 (turned on)",
+            "layer norm's sigma (eq. 3) per digit",
+            "std of a within a digit, by distance to the edge",
+        ),
+        figure=go.Figure(layout=style.base_layout(height=800, margin=dict(l=70, r=20, t=135, b=40))),
+    )
     side = stats.active.shape[-1]
     green, blue = style.METHOD_COLORS["layer"], style.METHOD_COLORS["batch"]
     # the colour scale follows the data (0 to the largest share), so one channel's map can be compared
     # with all channels' through the numbers on the colour bar
-    fig.add_heatmap(row=1, col=1, colorscale=_FRACTION_SCALE, zmin=0, showscale=True,
-                    colorbar=dict(x=0.4, y=0.78, len=0.5, thickness=14, tickformat=".0%", nticks=5),
-                    hovertemplate="row %{y}, column %{x}: on for %{z:.0%} of the digits<extra></extra>")
-    fig.add_scatter(row=2, col=1, mode="lines+markers", name="units at this distance",
-                    line=dict(color="black"), hovertemplate="distance %{x}: std %{y:.3f}<extra></extra>")
-    fig.add_scatter(row=2, col=1, mode="lines", fill="toself", fillcolor="rgba(0, 158, 115, 0.2)",
-                    line=dict(width=0), name="layer norm's sigma, 10%-90% of digits", hoverinfo="skip")
-    fig.add_scatter(row=2, col=1, mode="lines", line=dict(color=green, width=3), name="layer norm's sigma, mean",
-                    hovertemplate="layer norm: sigma %{y:.3f} on average<extra></extra>")
-    fig.add_scatter(row=2, col=1, mode="lines", line=dict(color=blue, dash="dash", width=3),
-                    name="batch norm's sigma", hovertemplate="batch norm: sigma %{y:.3f}<extra></extra>")
-    fig.add_scatter(row=1, col=2, mode="markers", marker=dict(color=green, size=6, opacity=0.6), showlegend=False,
-                    hovertemplate="%{x:.0%} of the units on: sigma %{y:.3f}<extra></extra>")
+    fig.add_heatmap(
+        row=1,
+        col=1,
+        colorscale=_FRACTION_SCALE,
+        zmin=0,
+        showscale=True,
+        colorbar=dict(x=0.4, y=0.78, len=0.5, thickness=14, tickformat=".0%", nticks=5),
+        hovertemplate="row %{y}, column %{x}: on for %{z:.0%} of the digits<extra></extra>",
+    )
+    fig.add_scatter(
+        row=2,
+        col=1,
+        mode="lines+markers",
+        name="units at this distance",
+        line=dict(color="black"),
+        hovertemplate="distance %{x}: std %{y:.3f}<extra></extra>",
+    )
+    fig.add_scatter(
+        row=2,
+        col=1,
+        mode="lines",
+        fill="toself",
+        fillcolor="rgba(0, 158, 115, 0.2)",
+        line=dict(width=0),
+        name="layer norm's sigma, 10%-90% of digits",
+        hoverinfo="skip",
+    )
+    fig.add_scatter(
+        row=2,
+        col=1,
+        mode="lines",
+        line=dict(color=green, width=3),
+        name="layer norm's sigma, mean",
+        hovertemplate="layer norm: sigma %{y:.3f} on average<extra></extra>",
+    )
+    fig.add_scatter(
+        row=2,
+        col=1,
+        mode="lines",
+        line=dict(color=blue, dash="dash", width=3),
+        name="batch norm's sigma",
+        hovertemplate="batch norm: sigma %{y:.3f}<extra></extra>",
+    )
+    fig.add_scatter(
+        row=1,
+        col=2,
+        mode="markers",
+        marker=dict(color=green, size=6, opacity=0.6),
+        showlegend=False,
+        hovertemplate="%{x:.0%} of the units on: sigma %{y:.3f}<extra></extra>",
+    )
     fig.update_xaxes(range=[-0.5, side - 0.5], showgrid=False, constrain="domain", row=1, col=1)
     fig.update_yaxes(range=[side - 0.5, -0.5], showgrid=False, scaleanchor="x", constrain="domain", row=1, col=1)
     fig.update_xaxes(title="share of the digit's units on", tickformat=".0%", rangemode="tozero", row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
     fig.update_xaxes(title="distance to the edge (pixels)", row=2, col=1)
     fig.update_yaxes(title="std of a", rangemode="tozero", row=2, col=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.1, x=0, yanchor="top"),
-                      title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_layout(
+        legend=dict(orientation="h", y=-0.1, x=0, yanchor="top"), title=dict(font=dict(size=style.FONT_SIZE))
+    )
     return apply(fig, border_update(stats, channel))
 
 
@@ -209,34 +302,17 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
 # ----------------------------------------------------------------------------------------------------
 
 #: What the right-hand plot can show: History field (or "val_error") -> axis title.
-CONV_METRICS: dict[str, str] = {"val_error": "validation error", "val_loss": "validation loss",
-                                "grad_norm": "gradient norm"}
+CONV_METRICS: dict[str, str] = {m: METRICS[m] for m in ("val_error", "val_loss", "grad_norm")}
 
 #: The x-axes: History field -> axis title.
-CONV_X_AXES: dict[str, str] = {"step": "training step", "wall_time": "seconds of training"}
+CONV_X_AXES: dict[str, str] = {x: X_AXES[x] for x in ("step", "wall_time")}
 
 _X_HOVER = {"step": "step %{x}", "wall_time": "%{x:.1f} s"}
 
 
-def _metric(history: History, metric: str) -> list[float]:
-    return [1.0 - v for v in history.val_accuracy] if metric == "val_error" else list(getattr(history, metric))
-
-
-_UNIT = {"step": "steps", "wall_time": "seconds"}
-
-
-def _amount(value: float, x: str) -> str:
-    return f"{value:.1f}" if x == "wall_time" else f"{value:,.0f}"
-
-
-def _reach(history: History, target: float, x: str) -> float | None:
-    """Where, in steps or seconds, the smoothed training loss first gets down to `target`; None if never."""
-    index = next((i for i, v in enumerate(history.train_loss) if v <= target), None)
-    return None if index is None else getattr(history, x)[index]
-
-
-def conv_training_update(histories: Mapping[str, History | None], target: float, metric: str = "val_error",
-                         x: str = "step") -> Update:
+def conv_training_update(
+    histories: Mapping[str, History | None], target: float, metric: str = "val_error", x: str = "step"
+) -> Update:
     """The update for `conv_training_figure`. histories: method -> History, or None for a net not trained;
     target: a training loss."""
     if metric not in CONV_METRICS:
@@ -244,7 +320,7 @@ def conv_training_update(histories: Mapping[str, History | None], target: float,
     if x not in CONV_X_AXES:
         raise ValueError(f"x must be one of {tuple(CONV_X_AXES)}, got {x!r}")
     baseline = histories.get("none")
-    baseline_at = _reach(baseline, target, x) if baseline is not None and len(baseline) else None
+    baseline_at = baseline.reach(target, x) if baseline is not None and len(baseline) else None
     traces, reached = [], []
     end = 1.0
     for method in METHODS:
@@ -254,42 +330,81 @@ def conv_training_update(histories: Mapping[str, History | None], target: float,
         metric_hover = f"{name}<br>{_X_HOVER[x]}: {CONV_METRICS[metric]} %{{y:.3f}}<extra></extra>"
         reach_hover = f"{name} reaches the target at {_X_HOVER[x]}<extra></extra>"
         if history is None or not len(history):
-            traces += [dict(x=[], y=[], hovertemplate=loss_hover), dict(x=[], y=[], hovertemplate=reach_hover),
-                       dict(x=[], y=[], hovertemplate=metric_hover)]
+            traces += [
+                dict(x=[], y=[], hovertemplate=loss_hover),
+                dict(x=[], y=[], hovertemplate=reach_hover),
+                dict(x=[], y=[], hovertemplate=metric_hover),
+            ]
             continue
         xs = list(getattr(history, x))
         end = max(end, xs[-1])
-        at = _reach(history, target, x)
-        traces += [dict(x=xs, y=list(history.train_loss), hovertemplate=loss_hover),
-                   dict(x=[] if at is None else [at], y=[] if at is None else [target], hovertemplate=reach_hover),
-                   dict(x=xs, y=_metric(history, metric), hovertemplate=metric_hover)]
+        at = history.reach(target, x)
+        traces += [
+            dict(x=xs, y=list(history.train_loss), hovertemplate=loss_hover),
+            dict(x=[] if at is None else [at], y=[] if at is None else [target], hovertemplate=reach_hover),
+            dict(x=xs, y=series(history, metric), hovertemplate=metric_hover),
+        ]
         # the speed-up over no normalization, the paper's measure: the share of its steps (or seconds)
         share = f" ({at / baseline_at:.0%})" if at is not None and baseline_at and method != "none" else ""
-        reached.append(f"{name} {'never' if at is None else _amount(at, x)}{share}")
+        reached.append(f"{name} {'never' if at is None else amount(at, x)}{share}")
     traces.append(dict(x=[0, end], y=[target, target]))
-    title = (f"{_UNIT[x]} to reach training loss {target:.3f}:<br>" + ", ".join(reached) if reached
-             else f"press Run to train the four nets (target loss {target:.3f})")
-    layout = dict(title=dict(text=title), xaxis=dict(title=CONV_X_AXES[x]), xaxis2=dict(title=CONV_X_AXES[x]),
-                  yaxis2=dict(title=CONV_METRICS[metric], tickformat=".0%" if metric == "val_error" else ""))
+    title = (
+        f"time to reach training loss {target:.3f}:<br>" + ", ".join(reached)
+        if reached
+        else f"press Run to train the four nets (target loss {target:.3f})"
+    )
+    layout = dict(
+        title=dict(text=title),
+        xaxis=dict(title=CONV_X_AXES[x]),
+        xaxis2=dict(title=CONV_X_AXES[x]),
+        yaxis2=dict(title=CONV_METRICS[metric], tickformat=".0%" if metric == "val_error" else ""),
+    )
     return Update(traces=traces, layout=layout)
 
 
-def conv_training_figure(histories: Mapping[str, History | None], target: float, metric: str = "val_error",
-                         x: str = "step") -> go.Figure:
+def conv_training_figure(
+    histories: Mapping[str, History | None], target: float, metric: str = "val_error", x: str = "step"
+) -> go.Figure:
     """Left: the training loss of each net (log scale) with a target loss, and where each net first
     reaches it. Right: `metric` (a key of `CONV_METRICS`). x: "step" or "wall_time"."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=("training loss", ""),
-                        figure=go.Figure(layout=style.base_layout(height=450, margin=dict(l=60, r=20, t=100, b=50))))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
+        subplot_titles=("training loss", ""),
+        figure=go.Figure(layout=style.base_layout(height=450, margin=dict(l=60, r=20, t=100, b=50))),
+    )
     for method in METHODS:
         color = style.METHOD_COLORS[method]
-        fig.add_scatter(row=1, col=1, mode="lines+markers", name=style.METHOD_NAMES[method], legendgroup=method,
-                        line=dict(color=color), marker=dict(size=5))
-        fig.add_scatter(row=1, col=1, mode="markers", showlegend=False, legendgroup=method,
-                        marker=dict(color=color, size=14, symbol="circle-open", line=dict(width=3)))
-        fig.add_scatter(row=1, col=2, mode="lines+markers", showlegend=False, legendgroup=method,
-                        line=dict(color=color), marker=dict(size=5))
-    fig.add_scatter(row=1, col=1, mode="lines", showlegend=False, hoverinfo="skip",
-                    line=dict(color="black", dash="dot", width=1.5))
+        fig.add_scatter(
+            row=1,
+            col=1,
+            mode="lines+markers",
+            name=style.METHOD_NAMES[method],
+            legendgroup=method,
+            line=dict(color=color),
+            marker=dict(size=5),
+        )
+        fig.add_scatter(
+            row=1,
+            col=1,
+            mode="markers",
+            showlegend=False,
+            legendgroup=method,
+            marker=dict(color=color, size=14, symbol="circle-open", line=dict(width=3)),
+        )
+        fig.add_scatter(
+            row=1,
+            col=2,
+            mode="lines+markers",
+            showlegend=False,
+            legendgroup=method,
+            line=dict(color=color),
+            marker=dict(size=5),
+        )
+    fig.add_scatter(
+        row=1, col=1, mode="lines", showlegend=False, hoverinfo="skip", line=dict(color="black", dash="dot", width=1.5)
+    )
     fig.update_xaxes(rangemode="tozero")
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)

@@ -16,7 +16,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 
-
 @dataclass
 class Update:
     """New properties for the traces of a figure (one dict per trace, in order) and for its layout."""
@@ -42,8 +41,10 @@ def changes(update: Update, drawn: Update) -> Update:
     """The part of `update` that differs from `drawn` (the update last applied), trace by trace and
     key by key: plotly spends about a millisecond per trace validating and comparing even unchanged
     arrays, so a panel whose controls each move a few traces sends only those."""
-    traces = [{k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
-              for new, old in zip(update.traces, drawn.traces)]
+    traces = [
+        {k: v for k, v in new.items() if k not in old or not _same(v, old[k])}
+        for new, old in zip(update.traces, drawn.traces)
+    ]
     layout = {k: v for k, v in update.layout.items() if k not in drawn.layout or not _same(v, drawn.layout[k])}
     return Update(traces=traces, layout=layout)
 
@@ -65,5 +66,3 @@ def to_numpy(x) -> np.ndarray:
 def label(name: str) -> str:
     """'weight_matrix_rescaling' -> 'weight matrix rescaling'."""
     return name.replace("_", " ")
-
-

@@ -10,8 +10,13 @@ from lnviz import style
 from lnviz.dynamics import HISTOGRAM_EDGES, NORMS, Dynamics, StepStatistics
 from lnviz.figures.core import Update, apply
 
-__all__ = ["dynamics_animation", "dynamics_update", "dynamics_figure", "step_statistics_update",
-           "step_statistics_figure"]
+__all__ = [
+    "dynamics_animation",
+    "dynamics_update",
+    "dynamics_figure",
+    "step_statistics_update",
+    "step_statistics_figure",
+]
 
 _CENTRES = (HISTOGRAM_EDGES[:-1] + HISTOGRAM_EDGES[1:]) / 2
 _WIDTH = HISTOGRAM_EDGES[1] - HISTOGRAM_EDGES[0]
@@ -34,13 +39,27 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     length = runs[norms[0]].histograms.shape[0]
     steps = np.unique(np.linspace(0, length - 1, min(max_frames, length)).round().astype(int))
     top = max(float(runs[n].histograms.max()) for n in norms) * 1.05
-    fig = make_subplots(rows=1, cols=len(norms), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[_title(n) for n in norms],
-                        figure=go.Figure(layout=style.base_layout(height=500, margin=dict(t=90))))
+    fig = make_subplots(
+        rows=1,
+        cols=len(norms),
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=[_title(n) for n in norms],
+        figure=go.Figure(layout=style.base_layout(height=500, margin=dict(t=90))),
+    )
 
     def bars(t: int) -> list[go.Bar]:
-        return [go.Bar(x=_CENTRES, y=runs[n].histograms[t], width=_WIDTH, name=_title(n),
-                       marker_color=style.METHOD_COLORS[n], showlegend=False) for n in norms]
+        return [
+            go.Bar(
+                x=_CENTRES,
+                y=runs[n].histograms[t],
+                width=_WIDTH,
+                name=_title(n),
+                marker_color=style.METHOD_COLORS[n],
+                showlegend=False,
+            )
+            for n in norms
+        ]
 
     for col, bar in enumerate(bars(int(steps[0])), start=1):
         fig.add_trace(bar, row=1, col=col)
@@ -51,14 +70,41 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     play = dict(frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))
     fig.update_layout(
         title=f"{runs[norms[0]].kind.upper()}: what the nonlinearities receive, step by step",
-        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.32, xanchor="left", yanchor="top",
-                          buttons=[dict(label="Play", method="animate", args=[None, play]),
-                                   dict(label="Pause", method="animate",
-                                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(active=0, x=0.12, y=-0.32, len=0.88, currentvalue=dict(prefix="time step t = "),
-                      steps=[dict(label=str(t), method="animate",
-                                  args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
-                             for t in steps])],
+        updatemenus=[
+            dict(
+                type="buttons",
+                showactive=False,
+                x=0.0,
+                y=-0.32,
+                xanchor="left",
+                yanchor="top",
+                buttons=[
+                    dict(label="Play", method="animate", args=[None, play]),
+                    dict(
+                        label="Pause",
+                        method="animate",
+                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
+                    ),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0,
+                x=0.12,
+                y=-0.32,
+                len=0.88,
+                currentvalue=dict(prefix="time step t = "),
+                steps=[
+                    dict(
+                        label=str(t),
+                        method="animate",
+                        args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True))],
+                    )
+                    for t in steps
+                ],
+            )
+        ],
         margin=dict(b=160),
     )
     return fig
@@ -81,27 +127,47 @@ def dynamics_update(runs: dict[str, Dynamics]) -> Update:
             y = getattr(runs[norm], attribute)
             traces.append(dict(x=np.arange(len(y)), y=np.maximum(y, GRAD_FLOOR) if log else y))
     first = runs[NORMS[0]]
-    return Update(traces, dict(title=dict(text=f"{first.kind.upper()}, {len(first.grad_norm)} time steps: "
-                                               "per-step statistics, averaged over the cases")))
+    return Update(
+        traces,
+        dict(
+            title=dict(
+                text=f"{first.kind.upper()}, {len(first.grad_norm)} time steps: "
+                "per-step statistics, averaged over the cases"
+            )
+        ),
+    )
 
 
 def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
     """Per-step curves for the three normalizations: summed-input spread, hidden norm, the spread the
     nonlinearities see, and the gradient flowing back through time (log scale)."""
-    fig = make_subplots(rows=2, cols=2, vertical_spacing=0.16, horizontal_spacing=0.1,
-                        subplot_titles=[c[2] for c in _CURVES],
-                        figure=go.Figure(layout=style.base_layout(height=640)))
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        vertical_spacing=0.16,
+        horizontal_spacing=0.1,
+        subplot_titles=[c[2] for c in _CURVES],
+        figure=go.Figure(layout=style.base_layout(height=640)),
+    )
     for row, col, _, _, log in _CURVES:
         for norm in NORMS:
-            fig.add_scatter(mode="lines", name=_title(norm), legendgroup=norm, showlegend=(row, col) == (1, 1),
-                            line=dict(color=style.METHOD_COLORS[norm], width=3), row=row, col=col)
+            fig.add_scatter(
+                mode="lines",
+                name=_title(norm),
+                legendgroup=norm,
+                showlegend=(row, col) == (1, 1),
+                line=dict(color=style.METHOD_COLORS[norm], width=3),
+                row=row,
+                col=col,
+            )
         fig.update_xaxes(title="time step t", row=row, col=col)
         if log:
             fig.update_yaxes(type="log", exponentformat="power", row=row, col=col)
         else:
             fig.update_yaxes(rangemode="tozero", row=row, col=col)
-    fig.update_layout(legend=dict(orientation="h", y=1.12, x=0.5, xanchor="center"),
-                      margin=dict(t=110), title=dict(y=0.99))
+    fig.update_layout(
+        legend=dict(orientation="h", y=1.12, x=0.5, xanchor="center"), margin=dict(t=110), title=dict(y=0.99)
+    )
     return apply(fig, dynamics_update(runs))
 
 
@@ -110,8 +176,10 @@ def step_statistics_update(stats: StepStatistics) -> Update:
     train_steps = np.arange(stats.max_steps)
     edge = stats.max_steps - 0.5
     # a dotted line where the per-step statistics run out, drawn in both subplots
-    shapes = [dict(type="line", x0=edge, x1=edge, y0=0, y1=1, xref=x, yref=f"{y} domain",
-                   line=dict(color="gray", dash="dot")) for x, y in (("x", "y"), ("x2", "y2"))]
+    shapes = [
+        dict(type="line", x0=edge, x1=edge, y0=0, y1=1, xref=x, yref=f"{y} domain", line=dict(color="gray", dash="dot"))
+        for x, y in (("x", "y"), ("x2", "y2"))
+    ]
     return Update(
         traces=[
             dict(x=train_steps, y=stats.running_std),
@@ -119,18 +187,27 @@ def step_statistics_update(stats: StepStatistics) -> Update:
             dict(x=t, y=stats.used_std),
             dict(x=t, y=stats.mismatch),
         ],
-        layout=dict(shapes=shapes, title=dict(text=f"statistics kept for {stats.max_steps} steps; "
-                                    f"mean mismatch after them: "
-                                    f"{stats.mismatch[stats.max_steps:].mean() if len(t) > stats.max_steps else 0:.2f} std")),
+        layout=dict(
+            shapes=shapes,
+            title=dict(
+                text=f"statistics kept for {stats.max_steps} steps; "
+                f"mean mismatch after them: "
+                f"{stats.mismatch[stats.max_steps :].mean() if len(t) > stats.max_steps else 0:.2f} std"
+            ),
+        ),
     )
 
 
 def step_statistics_figure(stats: StepStatistics) -> go.Figure:
     """Left: recurrent BN's per-step statistics (std, averaged over units) as learned in training, as
     the test sequences actually have them, and as eval mode uses them. Right: the mismatch per step."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("std of the summed inputs, per step", "mismatch of the mean, in stds"),
-                        figure=go.Figure(layout=style.base_layout(height=470, margin=dict(t=100))))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.1,
+        subplot_titles=("std of the summed inputs, per step", "mismatch of the mean, in stds"),
+        figure=go.Figure(layout=style.base_layout(height=470, margin=dict(t=100))),
+    )
     blue, orange = style.METHOD_COLORS["batch"], style.PALETTE[5]
     fig.add_scatter(mode="markers", name="running statistics (training)", marker=dict(color=blue, size=9), row=1, col=1)
     fig.add_scatter(mode="lines", name="actual, test sequences", line=dict(color="black", width=3), row=1, col=1)

@@ -7,11 +7,18 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lnviz import style
-from lnviz.figures.core import Update, apply, to_numpy as _np
-from lnviz.geometry import GAIN_MODELS, GainRun, Run, Step, equilibrium_angle
+from lnviz.figures.core import Update, apply
+from lnviz.figures.core import to_numpy as _np
+from lnviz.geometry import GAIN_MODELS, GainRun, SGDRun, Step, equilibrium_angle
 
-__all__ = ["weight_plane_update", "weight_plane_figure", "norm_growth_update", "norm_growth_figure",
-           "gain_learning_update", "gain_learning_figure"]
+__all__ = [
+    "weight_plane_update",
+    "weight_plane_figure",
+    "norm_growth_update",
+    "norm_growth_figure",
+    "gain_learning_update",
+    "gain_learning_figure",
+]
 
 #: Low loss light, high loss dark blue: the arrows drawn over it stay visible everywhere.
 LOSS_SCALE = [[0.0, "#FFFFFF"], [1.0, style.PALETTE[1]]]
@@ -42,13 +49,16 @@ def _circle(radius: float, points: int = 181) -> tuple[np.ndarray, np.ndarray]:
 # The loss over a plane of weight matrices, the gradient on w, and the step
 # ----------------------------------------------------------------------------------------------------
 
+
 def weight_plane_update(step: Step, path, norms, grad_norms, turned) -> Update:
     """`step` at w; `path`: (K+1, 2) the next K steps from w; `norms`: (M,) the ||w|| at which
     `grad_norms` (M,) and `turned` (M,) degrees were measured along w's ray."""
     w, nxt, path = _np(step.w), _np(step.next_w), _np(path)
-    circle = _circle(step.norm)
-    title = (f"||w|| = {step.norm:.2f}: ||∇L|| = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e}; "
-             f"one step turns w by {step.angle_change:.2f}° and stretches it to {step.next_norm:.3f}")
+    circle = _circle(step.length)
+    title = (
+        f"||w|| = {step.length:.2f}: ||∇L|| = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e}; "
+        f"one step turns w by {step.angle_change:.2f}° and stretches it to {step.next_length:.3f}"
+    )
     return Update(
         traces=[
             {},
@@ -57,9 +67,9 @@ def weight_plane_update(step: Step, path, norms, grad_norms, turned) -> Update:
             dict(x=[0, w[0]], y=[0, w[1]]),
             dict(x=[w[0], nxt[0]], y=[w[1], nxt[1]]),
             dict(x=_np(norms), y=_np(grad_norms)),
-            dict(x=[step.norm], y=[float(step.gradient.norm())]),
+            dict(x=[step.length], y=[float(step.gradient.norm())]),
             dict(x=_np(norms), y=_np(turned)),
-            dict(x=[step.norm], y=[step.angle_change]),
+            dict(x=[step.length], y=[step.angle_change]),
         ],
         layout=dict(title=dict(text=title)),
     )
@@ -70,28 +80,85 @@ def weight_plane_figure(coords, values, step: Step, path, norms, grad_norms, tur
     [w_2, w_1]), with w, the step -lr ∇L and the next steps of gradient descent drawn on it. Right:
     along w's ray, the gradient norm and the angle one step turns w by, against ||w||."""
     extent = float(abs(_np(coords)).max())
-    fig = make_subplots(rows=2, cols=2, column_widths=[0.56, 0.44], horizontal_spacing=0.14, vertical_spacing=0.16,
-                        specs=[[{"rowspan": 2}, {}], [None, {}]], figure=_base(height=560),
-                        subplot_titles=("loss over W = w₁A + w₂B (darker: higher)", "gradient norm ||∇L||",
-                                        "angle one step turns w (degrees)"))
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        column_widths=[0.56, 0.44],
+        horizontal_spacing=0.14,
+        vertical_spacing=0.16,
+        specs=[[{"rowspan": 2}, {}], [None, {}]],
+        figure=_base(height=560),
+        subplot_titles=(
+            "loss over W = w₁A + w₂B (darker: higher)",
+            "gradient norm ||∇L||",
+            "angle one step turns w (degrees)",
+        ),
+    )
     # no colour bar: beside the left plot it would crowd the right ones; the hover gives each loss
-    fig.add_contour(x=_np(coords), y=_np(coords), z=_np(values), colorscale=LOSS_SCALE, ncontours=16,
-                    contours=dict(coloring="heatmap"), line=dict(width=0.5, color="gray"), name="loss",
-                    showscale=False, row=1, col=1,
-                    hovertemplate="w = (%{x:.2f}, %{y:.2f}): loss %{z:.3f}<extra></extra>")
-    fig.add_scatter(mode="lines", name="||w|| now", line=dict(color="black", dash="dot", width=1),
-                    hoverinfo="skip", showlegend=False, row=1, col=1)
-    fig.add_scatter(mode="lines+markers", name=f"the next {len(path) - 1} steps", row=1, col=1,
-                    line=dict(color="dimgray", width=1, dash="dot"), marker=dict(color="dimgray", size=4))
-    fig.add_scatter(mode="lines+markers", name="w", line=dict(color="black", width=3),
-                    marker=dict(color="black", **_HEAD), row=1, col=1)
-    fig.add_scatter(mode="lines+markers", name="step -lr ∇L", line=dict(color=STEP_COLOR, width=3),
-                    marker=dict(color=STEP_COLOR, **_HEAD), row=1, col=1)
+    fig.add_contour(
+        x=_np(coords),
+        y=_np(coords),
+        z=_np(values),
+        colorscale=LOSS_SCALE,
+        ncontours=16,
+        contours=dict(coloring="heatmap"),
+        line=dict(width=0.5, color="gray"),
+        name="loss",
+        showscale=False,
+        row=1,
+        col=1,
+        hovertemplate="w = (%{x:.2f}, %{y:.2f}): loss %{z:.3f}<extra></extra>",
+    )
+    fig.add_scatter(
+        mode="lines",
+        name="||w|| now",
+        line=dict(color="black", dash="dot", width=1),
+        hoverinfo="skip",
+        showlegend=False,
+        row=1,
+        col=1,
+    )
+    fig.add_scatter(
+        mode="lines+markers",
+        name=f"the next {len(path) - 1} steps",
+        row=1,
+        col=1,
+        line=dict(color="dimgray", width=1, dash="dot"),
+        marker=dict(color="dimgray", size=4),
+    )
+    fig.add_scatter(
+        mode="lines+markers",
+        name="w",
+        line=dict(color="black", width=3),
+        marker=dict(color="black", **_HEAD),
+        row=1,
+        col=1,
+    )
+    fig.add_scatter(
+        mode="lines+markers",
+        name="step -lr ∇L",
+        line=dict(color=STEP_COLOR, width=3),
+        marker=dict(color=STEP_COLOR, **_HEAD),
+        row=1,
+        col=1,
+    )
     for row, color in ((1, style.PALETTE[2]), (2, style.PALETTE[3])):
-        fig.add_scatter(mode="lines", line=dict(color=color, width=3), showlegend=False, row=row, col=2,
-                        hovertemplate="||w|| = %{x:.2f}: %{y:.3g}<extra></extra>")
-        fig.add_scatter(mode="markers", marker=dict(color="black", size=12, symbol="circle-open", line=dict(width=3)),
-                        showlegend=False, hoverinfo="skip", row=row, col=2)
+        fig.add_scatter(
+            mode="lines",
+            line=dict(color=color, width=3),
+            showlegend=False,
+            row=row,
+            col=2,
+            hovertemplate="||w|| = %{x:.2f}: %{y:.3g}<extra></extra>",
+        )
+        fig.add_scatter(
+            mode="markers",
+            marker=dict(color="black", size=12, symbol="circle-open", line=dict(width=3)),
+            showlegend=False,
+            hoverinfo="skip",
+            row=row,
+            col=2,
+        )
     fig.update_xaxes(title="w₁ (teacher's direction)", range=[-extent, extent], row=1, col=1)
     fig.update_yaxes(title="w₂", range=[-extent, extent], scaleanchor="x", row=1, col=1)
     norm_ticks = [v for v in (0.125, 0.25, 0.5, 1, 2, 4, 8) if _np(norms).min() <= v <= _np(norms).max()]
@@ -106,11 +173,12 @@ def weight_plane_figure(coords, values, step: Step, path, norms, grad_norms, tur
 # A training run: ||W|| grows, the angle each step turns W by shrinks
 # ----------------------------------------------------------------------------------------------------
 
-def _run_name(run: Run) -> str:
+
+def _run_name(run: SGDRun) -> str:
     return "SGD" if run.weight_decay == 0 else f"SGD + weight decay {run.weight_decay:g}"
 
 
-def norm_growth_update(runs: list[Run]) -> Update:
+def norm_growth_update(runs: list[SGDRun]) -> Update:
     """For each run: ||W_t||, the effective learning rate lr / ||W_t||^2, the angle W turns per step
     and the loss; for the first run, the norm Pythagoras predicts from its gradients alone,
     sqrt(||W_0||^2 + lr^2 sum ||grad||^2); and for each run with weight decay, the angle per step at
@@ -118,8 +186,12 @@ def norm_growth_update(runs: list[Run]) -> Update:
     traces = []
     for run in runs:
         steps = np.arange(len(run.norms))
-        traces += [dict(x=steps, y=_np(run.norms), name=_run_name(run)), dict(x=steps, y=_np(run.effective_lr)),
-                   dict(x=steps[1:], y=_np(run.angle_changes)), dict(x=steps, y=_np(run.losses))]
+        traces += [
+            dict(x=steps, y=_np(run.norms), name=_run_name(run)),
+            dict(x=steps, y=_np(run.effective_lr)),
+            dict(x=steps[1:], y=_np(run.angle_changes)),
+            dict(x=steps, y=_np(run.losses)),
+        ]
     first = runs[0]
     growth = np.cumsum((first.lr * _np(first.grad_norms)) ** 2)
     predicted = np.sqrt(first.init_norm**2 + np.concatenate([[0.0], growth]))
@@ -128,28 +200,55 @@ def norm_growth_update(runs: list[Run]) -> Update:
         level = equilibrium_angle(run.lr, run.weight_decay)
         ends = [1, len(run.angle_changes)] if run.weight_decay > 0 else []
         traces.append(dict(x=ends, y=[level] * len(ends)))
-    summary = "; ".join(f"{_run_name(r)}: ||W|| {float(r.norms[0]):.2f} → {float(r.norms[-1]):.2f}, "
-                        f"last 20 steps turn W {float(r.angle_changes[-20:].mean()):.2f}° each" for r in runs)
+    summary = "; ".join(
+        f"{_run_name(r)}: ||W|| {float(r.norms[0]):.2f} → {float(r.norms[-1]):.2f}, "
+        f"last 20 steps turn W {float(r.angle_changes[-20:].mean()):.2f}° each"
+        for r in runs
+    )
     return Update(traces=traces, layout=dict(title=dict(text=f"lr {first.lr:.3g}: {summary}")))
 
 
-def norm_growth_figure(runs: list[Run]) -> go.Figure:
+def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
     """Step by step: the norm of W, the learning rate its direction feels, the angle each SGD step
     turns W by (both on log scales) and the training loss."""
-    fig = make_subplots(rows=2, cols=2, horizontal_spacing=0.1, vertical_spacing=0.14, figure=_base(height=600),
-                        subplot_titles=("||W||", "effective learning rate lr / ||W||²",
-                                        "angle turned per step (degrees)", "training loss"))
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        horizontal_spacing=0.1,
+        vertical_spacing=0.14,
+        figure=_base(height=600),
+        subplot_titles=(
+            "||W||",
+            "effective learning rate lr / ||W||²",
+            "angle turned per step (degrees)",
+            "training loss",
+        ),
+    )
     cells = ((1, 1), (1, 2), (2, 1), (2, 2))
     for run, color in zip(runs, RUN_COLORS):
         name = _run_name(run)
         for i, (row, col) in enumerate(cells):
-            fig.add_scatter(mode="lines", name=name, legendgroup=name, showlegend=i == 0, row=row, col=col,
-                            line=dict(color=color, width=1.5 if (row, col) == (2, 1) else 3))
-    fig.add_scatter(mode="lines", name="√(||W₀||² + lr² Σ||∇L||²)", row=1, col=1,
-                    line=dict(color="black", dash="dot", width=2))
+            fig.add_scatter(
+                mode="lines",
+                name=name,
+                legendgroup=name,
+                showlegend=i == 0,
+                row=row,
+                col=col,
+                line=dict(color=color, width=1.5 if (row, col) == (2, 1) else 3),
+            )
+    fig.add_scatter(
+        mode="lines", name="√(||W₀||² + lr² Σ||∇L||²)", row=1, col=1, line=dict(color="black", dash="dot", width=2)
+    )
     for i in range(len(runs)):
-        fig.add_scatter(mode="lines", name="where weight decay balances growth", showlegend=i == len(runs) - 1,
-                        line=dict(color="black", dash="dash", width=2), row=2, col=1)
+        fig.add_scatter(
+            mode="lines",
+            name="where weight decay balances growth",
+            showlegend=i == len(runs) - 1,
+            line=dict(color="black", dash="dash", width=2),
+            row=2,
+            col=1,
+        )
     fig.update_xaxes(title="step", row=2)
     fig.update_yaxes(rangemode="tozero", col=1, row=1)
     fig.update_yaxes(**_LOG_AXIS, row=1, col=2)
@@ -162,6 +261,7 @@ def norm_growth_figure(runs: list[Run]) -> go.Figure:
 # ----------------------------------------------------------------------------------------------------
 # Learning the magnitude: a normalized unit's gain, or the size of a plain unit's weights
 # ----------------------------------------------------------------------------------------------------
+
 
 def gain_learning_update(scales, sweep: dict, runs: dict[str, GainRun]) -> Update:
     """`sweep`: {model: (K,) ||dL/dg|| at the start, at each input scale of `scales` (K,)};
@@ -176,27 +276,53 @@ def gain_learning_update(scales, sweep: dict, runs: dict[str, GainRun]) -> Updat
         return f"{float(run.distances[-1]):.1e} of the way left after {len(run.distances) - 1} steps"
 
     scale, lr = runs[GAIN_MODELS[0]].scale, runs[GAIN_MODELS[0]].lr
-    title = (f"inputs × {scale:.3g}, lr {lr:.3g}: no normalization {outcome(runs['none'])}; "
-             f"layer norm {outcome(runs['layer'])}")
+    title = (
+        f"inputs × {scale:.3g}, lr {lr:.3g}: no normalization {outcome(runs['none'])}; "
+        f"layer norm {outcome(runs['layer'])}"
+    )
     return Update(traces=traces, layout=dict(title=dict(text=title)))
 
 
 def gain_learning_figure(scales, sweep: dict, runs: dict[str, GainRun], floor: float = 1e-8) -> go.Figure:
     """Left: the gain gradient at the start against the input scale. Right: the distance of the gains
     to their best values during gradient descent, at the input scale now chosen (down to `floor`)."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, figure=_base(height=440),
-                        subplot_titles=("||∂L/∂g|| at the start, same prediction error",
-                                        "||g - g_best|| / ||g₀ - g_best||"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        figure=_base(height=440),
+        subplot_titles=("||∂L/∂g|| at the start, same prediction error", "||g - g_best|| / ||g₀ - g_best||"),
+    )
     for model in GAIN_MODELS:
-        fig.add_scatter(mode="lines", name=GAIN_NAMES[model], legendgroup=model, row=1, col=1,
-                        line=dict(color=style.METHOD_COLORS[model], width=3))
+        fig.add_scatter(
+            mode="lines",
+            name=GAIN_NAMES[model],
+            legendgroup=model,
+            row=1,
+            col=1,
+            line=dict(color=style.METHOD_COLORS[model], width=3),
+        )
     for model in GAIN_MODELS:
-        fig.add_scatter(mode="markers", legendgroup=model, showlegend=False, hoverinfo="skip", row=1, col=1,
-                        marker=dict(color=style.METHOD_COLORS[model], size=13, line=dict(width=2, color="black")))
+        fig.add_scatter(
+            mode="markers",
+            legendgroup=model,
+            showlegend=False,
+            hoverinfo="skip",
+            row=1,
+            col=1,
+            marker=dict(color=style.METHOD_COLORS[model], size=13, line=dict(width=2, color="black")),
+        )
     for model in GAIN_MODELS:
-        fig.add_scatter(mode="lines+markers", name=GAIN_NAMES[model], legendgroup=model, showlegend=False,
-                        row=1, col=2, marker=dict(size=5), line=dict(color=style.METHOD_COLORS[model], width=3,
-                                                                      dash="solid" if model == "layer" else "dash"))
+        fig.add_scatter(
+            mode="lines+markers",
+            name=GAIN_NAMES[model],
+            legendgroup=model,
+            showlegend=False,
+            row=1,
+            col=2,
+            marker=dict(size=5),
+            line=dict(color=style.METHOD_COLORS[model], width=3, dash="solid" if model == "layer" else "dash"),
+        )
     fig.update_xaxes(title="input scale c (inputs c·x)", type="log", exponentformat="power", dtick=1, row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)
     fig.update_xaxes(title="gradient descent step", row=1, col=2)

@@ -8,9 +8,9 @@ import torch
 from lnviz import after2016
 from lnviz.figures import Update
 from lnviz.figures import after2016 as figures
+from lnviz.nn.transformer import BLOCK_NORMS
 from lnviz.panels.base import STYLE, Panel, slider
 from lnviz.style import METHOD_NAMES
-from lnviz.transformer import NORMS
 
 
 class RecenteringPanel(Panel):
@@ -44,10 +44,15 @@ class NormPositionPanel(Panel):
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         controls = {
             "n_layers": slider(widgets.IntSlider, "layers L", min=2, max=12, value=n_layers, continuous_update=False),
-            "d_model": slider(widgets.SelectionSlider, "width d_model", options=[16, 32, 64], value=d_model,
-                              continuous_update=False),
-            "norm": widgets.Dropdown(options=[(METHOD_NAMES[n], n) for n in NORMS], value=norm,
-                                     description="normalization", style=STYLE),
+            "d_model": slider(
+                widgets.SelectionSlider, "width d_model", options=[16, 32, 64], value=d_model, continuous_update=False
+            ),
+            "norm": widgets.Dropdown(
+                options=[(METHOD_NAMES[n], n) for n in BLOCK_NORMS],
+                value=norm,
+                description="normalization",
+                style=STYLE,
+            ),
             "seed": slider(widgets.IntSlider, "initialization seed", min=0, max=9, value=seed, continuous_update=False),
         }
         self.controls = controls
@@ -57,8 +62,9 @@ class NormPositionPanel(Panel):
         key = tuple(self.controls[k].value for k in ("n_layers", "d_model", "norm", "seed"))
         if key not in self._cache:
             n_layers, d_model, norm, seed = key
-            self._cache[key] = tuple(after2016.gradient_profile(n_layers, d_model, position, norm, seed)
-                                     for position in ("post", "pre"))
+            self._cache[key] = tuple(
+                after2016.gradient_profile(n_layers, d_model, position, norm, seed) for position in ("post", "pre")
+            )
         post, pre = self._cache[key]
         return post, pre, key[2]
 
@@ -76,8 +82,16 @@ class EpsConventionPanel(Panel):
         self.n_hidden, self.seed = n_hidden, seed
         self._curves = after2016.variance_sweep(self.VARIANCES, n_hidden, seed)
         controls = {
-            "variance": slider(widgets.FloatLogSlider, "variance of a", base=10, min=-8, max=0, value=variance,
-                               step=0.25, readout_format=".0e"),
+            "variance": slider(
+                widgets.FloatLogSlider,
+                "variance of a",
+                base=10,
+                min=-8,
+                max=0,
+                value=variance,
+                step=0.25,
+                readout_format=".0e",
+            ),
         }
         self.controls = controls
         self._assemble(figures.eps_conventions_figure(*self._numbers()), controls)

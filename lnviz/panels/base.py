@@ -1,20 +1,26 @@
 """Panels: ipywidgets controls wired to one plotly FigureWidget each, updated in place.
 
-A panel is an object with its controls in `panel.controls` (a dict by name), its figure in
-`panel.figure` and the whole thing in `panel.widget`. Observers fire synchronously, so a test (or a
-benchmark) can set `panel.controls["batch_size"].value = 4` and read `panel.figure.data` at once, with
-no kernel and no browser. In a notebook, a panel displays itself.
+The contract, for every panel of every lesson:
+
+- A subclass's `__init__` computes its numbers, builds the figure once with its lesson's figure
+  builder (`lnviz.figures.<stem>.<name>_figure`) and calls `self._assemble(figure, controls)`.
+- A subclass implements `compute() -> Update`: the figure update for the current control values,
+  made by the same lesson's `<name>_update`. Every control change applies it in place
+  (`_on_change`), so the figure is never re-created.
+- Afterwards a panel has its controls in `panel.controls` (a dict by name), its figure in
+  `panel.figure` and the whole thing in `panel.widget`. Observers fire synchronously, so a test (or
+  a benchmark) can set `panel.controls["batch_size"].value = 4` and read `panel.figure.data` at once,
+  with no kernel and no browser. In a notebook, a panel displays itself.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from lnviz.figures import Update, apply
-from lnviz.figures.core import changes
+from lnviz.figures.core import Update, apply, changes
 
 #: The CSS class every panel's outer box carries; the browser tests find panels by it.
 PANEL_CLASS = "lnviz-panel"
@@ -24,13 +30,15 @@ STYLE = {"description_width": "150px"}
 
 
 class Panel:
-    """Controls + one FigureWidget. Subclasses set `controls`, and implement `update_figure()`."""
+    """Controls + one FigureWidget. Subclasses call `_assemble` and implement `compute()` (see the module)."""
 
     controls: dict[str, widgets.ValueWidget]
     figure: go.FigureWidget
     widget: widgets.Box
 
-    def _assemble(self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None) -> None:
+    def _assemble(
+        self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None
+    ) -> None:
         self.controls = controls
         self.figure = go.FigureWidget(figure)
         children = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
@@ -71,5 +79,3 @@ class Panel:
 def slider(cls: Callable, description: str, **kwargs) -> widgets.ValueWidget:
     """A control of the house style: wide, with room for its description."""
     return cls(description=description, layout=WIDE, style=STYLE, **kwargs)
-
-

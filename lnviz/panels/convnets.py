@@ -10,20 +10,21 @@ import torch
 
 from lnviz import convnets
 from lnviz.figures.convnets import (
-    CONV_METRICS, border_figure, border_update, conv_training_figure, conv_training_update,
-    pooled_entries_figure, pooled_entries_update,
+    CONV_METRICS,
+    border_figure,
+    border_update,
+    conv_training_figure,
+    conv_training_update,
+    pooled_entries_figure,
+    pooled_entries_update,
 )
 from lnviz.figures.core import Update
 from lnviz.panels.base import STYLE, Panel, slider
-from lnviz.panels.training import TrainingPanel
+from lnviz.panels.training import TrainingPanel, toggles
 from lnviz.style import METHOD_NAMES
 from lnviz.train import History
 
 __all__ = ["BorderPanel", "ConvTrainingPanel", "PooledEntriesPanel"]
-
-
-def _toggles(description: str, options: list[tuple[str, object]], value: object) -> widgets.ToggleButtons:
-    return widgets.ToggleButtons(options=options, value=value, description=description, style=STYLE)
 
 
 class PooledEntriesPanel(Panel):
@@ -36,13 +37,17 @@ class PooledEntriesPanel(Panel):
         n, c, h, w = self.a.shape
         case, channel, row, col = entry
         self.controls = {
-            "method": _toggles("normalization", [(METHOD_NAMES[m], m) for m in convnets.POOLING_METHODS], "layer"),
+            "method": toggles("normalization", [(METHOD_NAMES[m], m) for m in convnets.POOLING_METHODS], "layer"),
             "case": slider(widgets.IntSlider, "digit n", min=0, max=n - 1, value=case),
             "channel": slider(widgets.IntSlider, "channel c", min=0, max=c - 1, value=channel),
             "row": slider(widgets.IntSlider, "row", min=0, max=h - 1, value=row),
             "col": slider(widgets.IntSlider, "column", min=0, max=w - 1, value=col),
-            "groups": slider(widgets.SelectionSlider, "group norm: groups",
-                             options=[g for g in range(1, c + 1) if c % g == 0], value=4 if c % 4 == 0 else 1),
+            "groups": slider(
+                widgets.SelectionSlider,
+                "group norm: groups",
+                options=[g for g in range(1, c + 1) if c % g == 0],
+                value=4 if c % 4 == 0 else 1,
+            ),
         }
         self._assemble(pooled_entries_figure(self.a, self._pooling()), self.controls)
 
@@ -74,10 +79,14 @@ class BorderPanel(Panel):
         self.stats = {m: convnets.border_statistics(model, images) for m, model in models.items()}
         channels = next(iter(self.stats.values())).active.shape[0]
         self.controls = {
-            "net": _toggles("net", [(METHOD_NAMES[m], m) for m in self.stats], next(iter(self.stats))),
+            "net": toggles("net", [(METHOD_NAMES[m], m) for m in self.stats], next(iter(self.stats))),
             # -1 for all channels: a Dropdown's None means "nothing selected", drawn as a blank box
-            "channel": widgets.Dropdown(options=[("all", -1)] + [(str(c), c) for c in range(channels)],
-                                        value=-1, description="channel", style=STYLE),
+            "channel": widgets.Dropdown(
+                options=[("all", -1)] + [(str(c), c) for c in range(channels)],
+                value=-1,
+                description="channel",
+                style=STYLE,
+            ),
         }
         self._assemble(border_figure(*self._numbers()), self.controls)
 
@@ -106,31 +115,53 @@ class ConvTrainingPanel(TrainingPanel):
     def __init__(self, val_size: int = VAL_SIZE, **defaults: object) -> None:
         """defaults: initial values of the settings (keys of `DEFAULTS`); val_size: test digits scored at
         each record."""
-        unknown = set(defaults) - set(self.DEFAULTS)
-        if unknown:
-            raise ValueError(f"ConvTrainingPanel expected settings among {sorted(self.DEFAULTS)}, "
-                             f"got {sorted(unknown)}")
-        d = {**self.DEFAULTS, **defaults}
+        d = self._defaults(defaults)
         self.val_size = val_size
-        self.histories: dict[str, History | None] = {m: None for m in convnets.METHODS}
+        self.histories: dict[str, History | None] = dict.fromkeys(convnets.METHODS)
         controls = {
             # steps of a factor 10^0.1: the browser reads a slider's position to one decimal, and a
             # finer step would move the target without that position showing it
-            "target": slider(widgets.FloatLogSlider, "target loss", base=10, min=-2, max=0.5, step=0.1, value=0.5,
-                             readout_format=".3f"),
-            "metric": _toggles("right plot", [(v, k) for k, v in CONV_METRICS.items()], "val_error"),
-            "x": _toggles("x-axis", [("steps", "step"), ("seconds", "wall_time")], "step"),
+            "target": slider(
+                widgets.FloatLogSlider,
+                "target loss",
+                base=10,
+                min=-2,
+                max=0.5,
+                step=0.1,
+                value=0.5,
+                readout_format=".3f",
+            ),
+            "metric": toggles("right plot", [(v, k) for k, v in CONV_METRICS.items()], "val_error"),
+            "x": toggles("x-axis", [("steps", "step"), ("seconds", "wall_time")], "step"),
         }
         self.controls = controls
         settings = {
-            "steps": slider(widgets.IntSlider, "training steps", min=10, max=2000, step=10, value=d["steps"],
-                            continuous_update=False),
-            "batch_size": widgets.Dropdown(options=[8, 16, 32, 64, 128], value=d["batch_size"],
-                                           description="batch size", style=STYLE),
-            "lr": slider(widgets.FloatLogSlider, "learning rate (Adam)", base=10, min=-4, max=-1, step=0.25,
-                         value=d["lr"], readout_format=".0e", continuous_update=False),
-            "num_groups": widgets.Dropdown(options=[1, 2, 4, 8], value=d["num_groups"],
-                                           description="group norm: groups", style=STYLE),
+            "steps": slider(
+                widgets.IntSlider,
+                "training steps",
+                min=10,
+                max=2000,
+                step=10,
+                value=d["steps"],
+                continuous_update=False,
+            ),
+            "batch_size": widgets.Dropdown(
+                options=[8, 16, 32, 64, 128], value=d["batch_size"], description="batch size", style=STYLE
+            ),
+            "lr": slider(
+                widgets.FloatLogSlider,
+                "learning rate (Adam)",
+                base=10,
+                min=-4,
+                max=-1,
+                step=0.25,
+                value=d["lr"],
+                readout_format=".0e",
+                continuous_update=False,
+            ),
+            "num_groups": widgets.Dropdown(
+                options=[1, 2, 4, 8], value=d["num_groups"], description="group norm: groups", style=STYLE
+            ),
             "seed": widgets.BoundedIntText(value=d["seed"], min=0, max=10_000, description="seed", style=STYLE),
         }
         self._assemble_training(conv_training_figure(self.histories, *self._choices()), controls, settings)
@@ -143,15 +174,23 @@ class ConvTrainingPanel(TrainingPanel):
 
     def _train(self) -> None:
         s = {k: w.value for k, w in self.settings.items()}
-        self.histories = {m: None for m in convnets.METHODS}
+        self.histories = dict.fromkeys(convnets.METHODS)
         self._redraw()
         self.progress.max = s["steps"] * len(convnets.METHODS)
         for i, method in enumerate(convnets.METHODS):
             self.status.value = f"training the net with {METHOD_NAMES[method]}"
-            history = convnets.train_convnet(method, steps=s["steps"], batch_size=s["batch_size"], lr=s["lr"],
-                                             seed=s["seed"], records=self.RECORDS, val_size=self.val_size,
-                                             num_groups=s["num_groups"], progress=False,
-                                             callback=lambda h, m=method, i=i: self._show(m, h, i * s["steps"]))
+            history = convnets.train_convnet(
+                method,
+                steps=s["steps"],
+                batch_size=s["batch_size"],
+                lr=s["lr"],
+                seed=s["seed"],
+                records=self.RECORDS,
+                val_size=self.val_size,
+                num_groups=s["num_groups"],
+                progress=False,
+                callback=lambda h, m=method, i=i: self._show(m, h, i * s["steps"]),
+            )
             self._show(method, history, i * s["steps"])
             if history.interrupted:
                 break
@@ -164,17 +203,10 @@ class ConvTrainingPanel(TrainingPanel):
         """Put the target at `loss`, within the slider's range: the paper's question is how soon each
         normalized net gets where the plain one ended."""
         target = self.controls["target"]
-        target.value = min(max(loss, target.base ** target.min), target.base ** target.max)
+        target.value = min(max(loss, target.base**target.min), target.base**target.max)
 
     def _show(self, method: str, history: History, done_before: int) -> None:
         """Draw `history` as `method`'s net; the progress bar counts the steps of earlier runs and this one's."""
         self.histories[method] = history
         self.progress.value = done_before + (history.step[-1] if len(history) else 0)
         self._redraw()
-
-    @classmethod
-    def example(cls) -> ConvTrainingPanel:
-        """A panel with four tiny finished runs (a second or two of training): for tests."""
-        panel = cls(val_size=64, steps=10, batch_size=16)
-        panel.run()
-        return panel

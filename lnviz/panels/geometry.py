@@ -19,20 +19,19 @@ class WeightPlanePanel(Panel):
     gradients (`Plane.loss_and_gradient`), so the sliders update as they move."""
 
     #: ||w|| at which the curves on the right are measured: the slider's range.
-    NORMS = torch.logspace(-2, 2, 41, base=2, dtype=torch.float64)
+    LENGTHS = torch.logspace(-2, 2, 41, base=2, dtype=torch.float64)
     #: how many steps of gradient descent from w are drawn
     PATH_STEPS = 20
 
     def __init__(self, norm: float = 1.0, degrees: float = 90.0, lr: float = 0.3, seed: int = 0):
-        self.plane = geometry.Plane.through_teacher(geometry.make_task(seed=seed), seed=seed)
+        self.plane = geometry.Plane.through_teacher(geometry.make_teacher(seed=seed), seed=seed)
         self._sweeps: dict[tuple[float, float], tuple[torch.Tensor, torch.Tensor]] = {}
         coords, values = geometry.landscape(self.plane, extent=4.0, points=48)
         controls = {
             # steps of 2^0.1: the grid holds 0.25, 0.5, 1, 2 and 4, and one key press moves the slider by
             # 0.1 in its exponent, which the handle's aria-valuenow (one decimal) shows, unlike 0.05
             "norm": slider(widgets.FloatLogSlider, "||w||", base=2, min=-2, max=2, step=0.1, value=norm),
-            "degrees": slider(widgets.FloatSlider, "angle from teacher (°)", min=-180, max=180, step=5,
-                              value=degrees),
+            "degrees": slider(widgets.FloatSlider, "angle from teacher (°)", min=-180, max=180, step=5, value=degrees),
             # linear, so that 0.3 lies on the grid: a log slider would snap it in the browser
             "lr": slider(widgets.FloatSlider, "learning rate", min=0.01, max=1.0, step=0.01, value=lr),
         }
@@ -42,15 +41,15 @@ class WeightPlanePanel(Panel):
         self._assemble(figures.weight_plane_figure(coords, values, *numbers), controls)
 
     def _numbers(self) -> tuple[geometry.Step, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        norm, degrees, lr = (self.controls[k].value for k in ("norm", "degrees", "lr"))
-        w = geometry.point(norm, degrees)
+        length, degrees, lr = (self.controls[k].value for k in ("norm", "degrees", "lr"))
+        w = geometry.point(length, degrees)
         step = geometry.gradient_step(self.plane, w, lr)
         path = geometry.descend(self.plane, w, lr, self.PATH_STEPS)
         # the curves against ||w|| do not depend on ||w||: moving that slider reuses them
         if (degrees, lr) not in self._sweeps:
-            self._sweeps[(degrees, lr)] = geometry.norm_sweep(self.plane, degrees, lr, self.NORMS)
+            self._sweeps[(degrees, lr)] = geometry.length_sweep(self.plane, degrees, lr, self.LENGTHS)
         grad_norms, turned = self._sweeps[(degrees, lr)]
-        return step, path, self.NORMS, grad_norms, turned
+        return step, path, self.LENGTHS, grad_norms, turned
 
     def compute(self) -> Update:
         return figures.weight_plane_update(*self._numbers())
@@ -67,25 +66,57 @@ class NormGrowthPanel(Panel):
     ||W|| and the angle each step turns W by, step by step. A run of 200 steps takes a fraction of a
     second, so the sliders act on release."""
 
-    def __init__(self, lr: float = 1.0, init_norm: float = 1.0, weight_decay: float = 0.01, steps: int = 200,
-                 seed: int = 0):
-        self.task, self.steps, self.seed = geometry.make_task(seed=seed), steps, seed
+    def __init__(
+        self, lr: float = 1.0, init_norm: float = 1.0, weight_decay: float = 0.01, steps: int = 200, seed: int = 0
+    ):
+        self.task, self.steps, self.seed = geometry.make_teacher(seed=seed), steps, seed
         controls = {
-            "lr": slider(widgets.FloatLogSlider, "learning rate", base=10, min=-1, max=1, step=0.1, value=lr,
-                         continuous_update=False),
-            "init_norm": slider(widgets.FloatLogSlider, "initial ||W||", base=10, min=-1, max=1, step=0.1,
-                                value=init_norm, continuous_update=False),
+            "lr": slider(
+                widgets.FloatLogSlider,
+                "learning rate",
+                base=10,
+                min=-1,
+                max=1,
+                step=0.1,
+                value=lr,
+                continuous_update=False,
+            ),
+            "init_norm": slider(
+                widgets.FloatLogSlider,
+                "initial ||W||",
+                base=10,
+                min=-1,
+                max=1,
+                step=0.1,
+                value=init_norm,
+                continuous_update=False,
+            ),
             # at most 0.03, so that lr * weight decay < 1 and the decay never flips W's sign
-            "weight_decay": slider(widgets.FloatLogSlider, "weight decay", base=10, min=-3, max=-1.5, step=0.1,
-                                   value=weight_decay, continuous_update=False, readout_format=".3f"),
+            "weight_decay": slider(
+                widgets.FloatLogSlider,
+                "weight decay",
+                base=10,
+                min=-3,
+                max=-1.5,
+                step=0.1,
+                value=weight_decay,
+                continuous_update=False,
+                readout_format=".3f",
+            ),
         }
         self.controls = controls
         self._assemble(figures.norm_growth_figure(self._runs()), controls)
 
-    def _runs(self) -> list[geometry.Run]:
+    def _runs(self) -> list[geometry.SGDRun]:
         c = {k: w.value for k, w in self.controls.items()}
-        return geometry.grow(self.task, lr=c["lr"], init_norm=c["init_norm"], weight_decay=(0.0, c["weight_decay"]),
-                             steps=self.steps, seed=self.seed)
+        return geometry.grow(
+            self.task,
+            lr=c["lr"],
+            init_norm=c["init_norm"],
+            weight_decay=(0.0, c["weight_decay"]),
+            steps=self.steps,
+            seed=self.seed,
+        )
 
     def compute(self) -> Update:
         return figures.norm_growth_update(self._runs())
@@ -103,10 +134,26 @@ class GainLearningPanel(Panel):
         self.task, self.steps = geometry.gain_task(seed=seed), steps
         self.sweep = geometry.gain_gradient_sweep(self.task, self.SCALES)
         controls = {
-            "scale": slider(widgets.FloatLogSlider, "input scale c", base=10, min=-2, max=2, step=0.1, value=scale,
-                            continuous_update=False),
-            "lr": slider(widgets.FloatLogSlider, "learning rate", base=10, min=-2, max=1, step=0.1, value=lr,
-                         continuous_update=False),
+            "scale": slider(
+                widgets.FloatLogSlider,
+                "input scale c",
+                base=10,
+                min=-2,
+                max=2,
+                step=0.1,
+                value=scale,
+                continuous_update=False,
+            ),
+            "lr": slider(
+                widgets.FloatLogSlider,
+                "learning rate",
+                base=10,
+                min=-2,
+                max=1,
+                step=0.1,
+                value=lr,
+                continuous_update=False,
+            ),
         }
         self.controls = controls
         self._assemble(figures.gain_learning_figure(self.SCALES, self.sweep, self._runs()), controls)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,8 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from dev_module import dev
+
 CHROMIUM_ENV = "LNVIZ_CHROMIUM"
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -52,7 +52,7 @@ SHUTDOWN_TIMEOUT_S = 10.0
 
 
 def find_chromium() -> str:
-    """Return the path of a Chromium executable: $LNVIZ_CHROMIUM, else the first of CHROMIUM_NAMES on PATH.
+    """Return the path of a Chromium executable: $LNVIZ_CHROMIUM, else the first on PATH (`dev.find_chromium`).
 
     Raises FileNotFoundError (never skips) with instructions when there is none, because a browser
     test that silently skips proves nothing.
@@ -65,12 +65,11 @@ def find_chromium() -> str:
                 "Chromium or Chrome binary"
             )
         return configured
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
+    found = dev.find_chromium()
+    if found:
+        return found
     raise FileNotFoundError(
-        f"no Chromium found: expected ${CHROMIUM_ENV} or one of {', '.join(CHROMIUM_NAMES)} on PATH, "
+        f"no Chromium found: expected ${CHROMIUM_ENV} or one of {', '.join(dev.CHROMIUM_NAMES)} on PATH, "
         "found none. Install one (Debian/Ubuntu: `apt-get install chromium`) or set "
         f"{CHROMIUM_ENV}=/path/to/chrome. Playwright's own browser download is not used."
     )
@@ -191,9 +190,7 @@ def start_lab(root: Path, state_dir: Path) -> LabServer:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"JupyterLab exited with code {process.returncode} during startup:\n{server.log_tail()}"
-            )
+            raise RuntimeError(f"JupyterLab exited with code {process.returncode} during startup:\n{server.log_tail()}")
         try:
             server.api("GET", "status", timeout=2.0)
             return server
@@ -201,8 +198,7 @@ def start_lab(root: Path, state_dir: Path) -> LabServer:
             time.sleep(0.25)
     stop_lab(server)
     raise RuntimeError(
-        f"JupyterLab did not answer {server.base_url}api/status within {STARTUP_TIMEOUT_S:.0f} s:\n"
-        f"{server.log_tail()}"
+        f"JupyterLab did not answer {server.base_url}api/status within {STARTUP_TIMEOUT_S:.0f} s:\n{server.log_tail()}"
     )
 
 

@@ -162,9 +162,7 @@ def wait_for_widgets(page: Page, timeout_s: float = RENDER_TIMEOUT_S) -> list[st
     """
     arg = [PANEL_SELECTOR, PLOT_SELECTOR, WIDGET_LOADING_TEXT]
     try:
-        page.wait_for_function(
-            f"(arg) => ({_UNSETTLED_JS})(arg).length === 0", arg=arg, timeout=timeout_s * 1000
-        )
+        page.wait_for_function(f"(arg) => ({_UNSETTLED_JS})(arg).length === 0", arg=arg, timeout=timeout_s * 1000)
     except PlaywrightTimeoutError:
         return [str(line) for line in page.evaluate(_UNSETTLED_JS, arg)]
     return []
@@ -295,13 +293,9 @@ def nudge_first_control(panel: Locator) -> ControlMove:
     buttons = panel.locator("button.widget-toggle-button:not([disabled]):not(.mod-active)")
     if buttons.count():
         button = buttons.first
-        key, before, after = _press_until_changed(
-            button, ("Space",), "(node) => node.classList.contains('mod-active')"
-        )
+        key, before, after = _press_until_changed(button, ("Space",), "(node) => node.classList.contains('mod-active')")
         return ControlMove("toggle button", button.inner_text().strip(), key, before, after)
-    raise ValueError(
-        f"expected a slider, dropdown or toggle button in {PANEL_SELECTOR}, found none enabled"
-    )
+    raise ValueError(f"expected a slider, dropdown or toggle button in {PANEL_SELECTOR}, found none enabled")
 
 
 def wait_for_plot_change(panel: Locator, before: str, timeout_s: float = PLOT_CHANGE_TIMEOUT_S) -> bool:
@@ -335,4 +329,3 @@ def screenshot_notebook(page: Page, path: Path) -> None:
         page.screenshot(path=str(path), full_page=True)
     finally:
         page.set_viewport_size(viewport)
-

@@ -56,8 +56,7 @@ def open_page(page: Page, url: str) -> list[str]:
 def wait_for_plots(page: Page, timeout_s: float = DRAW_TIMEOUT_S) -> list[Plot]:
     """Wait until every plot on the page is drawn with traces (or `timeout_s` passes); return them all."""
     try:
-        page.wait_for_function(f"() => ({_PLOTS_JS})().every((p) => p.drawn && p.traces > 0)",
-                               timeout=timeout_s * 1000)
+        page.wait_for_function(f"() => ({_PLOTS_JS})().every((p) => p.drawn && p.traces > 0)", timeout=timeout_s * 1000)
     except PlaywrightTimeoutError:
         pass  # the caller reports which plots are missing
     return [Plot(**plot) for plot in page.evaluate(_PLOTS_JS)]

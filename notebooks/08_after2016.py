@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -35,7 +35,7 @@ import torch
 
 from lnviz import after2016, invariance
 from lnviz.figures import table_figure
-from lnviz.panels.after2016 import EpsConventionPanel, NormPositionPanel, RecenteringPanel
+from lnviz.panels import EpsConventionPanel, NormPositionPanel, RecenteringPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8.1 RMS norm: layer norm without the mean
@@ -117,7 +117,7 @@ for pair, ratio in speed.items():
 # near the output, they argue, are why post-LN needs a learning-rate warm-up; their pre-LN
 # Transformers train without one.
 #
-# Below, a tiny decoder-only Transformer (`lnviz.transformer.TinyTransformer`, Xavier-initialized as
+# Below, a tiny decoder-only Transformer (`lnviz.nn.transformer.TinyTransformer`, Xavier-initialized as
 # is usual for Transformers) reads 32 sequences of 16 random tokens and predicts the next token. Each
 # bar is the gradient norm of one layer's feed-forward weights $W_1, W_2$ at initialization: post-LN on
 # the left, pre-LN on the right, on one log scale.
@@ -220,9 +220,9 @@ for name, convention in after2016.CONVENTIONS.items():
 # ## Exercises
 # 1. Show that $\operatorname{RMS}(a)^2 = \mu^2 + \sigma^2$. For which rows is RMS norm's output close to
 #    layer norm's? Check with `after2016.recentering(shift, scale)` and its `rms_change`.
-# 2. Build `lnviz.transformer.TinyTransformer(12, 32, 4, 128, 32, norm_position="pre")` and measure the
+# 2. Build `lnviz.nn.transformer.TinyTransformer(12, 32, 4, 128, 32, norm_position="pre")` and measure the
 #    std of the residual stream $x_l$ after each block at initialization (call the blocks one by one on
-#    `model.embedding(tokens)` with `lnviz.transformer.causal_mask`). How does it grow with $l$, and what
+#    `model.embedding(tokens)` with `lnviz.nn.transformer.causal_mask`). How does it grow with $l$, and what
 #    does that do to the final norm's gradient?
 # 3. For which variance is torch's output std exactly $1/2$? The Lua convention's? What $\epsilon$ inside
 #    the root would make torch agree with the Lua code on a row of std $s$?

@@ -68,8 +68,16 @@ def _blocks(gates: Tensor) -> list[tuple[Tensor, ...]]:
 class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     def forward(
-        ctx: FunctionCtx, gi: Tensor, h0: Tensor, c0: Tensor, weight_hh: Tensor,
-        gain_hh: Tensor | None, gain_c: Tensor | None, bias_c: Tensor | None, eps_hh: float, eps_c: float,
+        ctx: FunctionCtx,
+        gi: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        weight_hh: Tensor,
+        gain_hh: Tensor | None,
+        gain_c: Tensor | None,
+        bias_c: Tensor | None,
+        eps_hh: float,
+        eps_c: float,
     ) -> tuple[Tensor, Tensor]:
         layer = gain_hh is not None
         steps, batch, units = gi.shape
@@ -178,7 +186,8 @@ class _LSTMSequence(torch.autograd.Function):
             if layer:
                 mean, rstd = stats_c[t]
                 dz, d_gain, d_bias = _layer_norm_backward(
-                    dz, c_[t + 1], [H], mean, rstd, gain_c, bias_c, [True, True, True])
+                    dz, c_[t + 1], [H], mean, rstd, gain_c, bias_c, [True, True, True]
+                )
                 d_gains_c.append(d_gain)
                 d_biases_c.append(d_bias)
             dc.add_(dz)
@@ -196,7 +205,8 @@ class _LSTMSequence(torch.autograd.Function):
                 # eqs. (17)-(20): a_t = gi_t + LN(h_{t-1} W_hh^T)
                 mean, rstd = stats_hh[t]
                 da, d_gain, _ = _layer_norm_backward(
-                    da, hw_[t], [units], mean, rstd, gain_hh, None, [True, True, False])
+                    da, hw_[t], [units], mean, rstd, gain_hh, None, [True, True, False]
+                )
                 d_gains_hh.append(d_gain)
                 d_weight_t.addmm_(hT_[t], da)
             # to h_{t-1}, where the output's gradient joins it

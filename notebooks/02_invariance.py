@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -88,7 +88,9 @@ panel
 # %% slideshow={"slide_type": "subslide"}
 measured = invariance.deviations()
 table = invariance.table()
-agree = sum(table[m][t] == invariance.PAPER_TABLE_1[m][t] for m in invariance.PAPER_TABLE_1 for t in invariance.TRANSFORMATIONS)
+agree = sum(
+    table[m][t] == invariance.PAPER_TABLE_1[m][t] for m in invariance.PAPER_TABLE_1 for t in invariance.TRANSFORMATIONS
+)
 print(f"lnviz agrees with the paper's Table 1 in {agree} of 18 cells")
 table_figure(table, measured)
 

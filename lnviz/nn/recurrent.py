@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lnviz.rnn import CellInternals, RecurrentCell, State
+from lnviz.nn.cells import CellInternals, RecurrentCell, State
 
 __all__ = ["Recurrent", "Trace"]
 
@@ -26,9 +26,9 @@ class Trace:
 
     summed: (T, B, U), the summed inputs x_t W_ih^T + h_{t-1} W_hh^T before normalization.
     normalized: (T, B, U), what the gate nonlinearities receive: normalized, with gains and biases
-        (see `lnviz.rnn.CellInternals`; with norm="none" it is summed + biases).
+        (see `lnviz.nn.cells.CellInternals`; with norm="none" it is summed + biases).
     saturation: (T, B), the fraction of the U gate units that are saturated: sigmoid outputs below
-        0.05 or above 0.95, tanh outputs with |.| > 0.95 (`lnviz.rnn.saturated_fraction`).
+        0.05 or above 0.95, tanh outputs with |.| > 0.95 (`lnviz.nn.cells.saturated_fraction`).
     hidden: the T hidden states h_t, each (B, H), still in the autograd graph, with `retain_grad`.
     All but `hidden` are detached. Standard deviations are over units and use 1/U, as eq. (3).
     """
@@ -75,9 +75,7 @@ class Trace:
                 "Trace.grad_norms() needs the gradients of the hidden states: run the model with "
                 "record=True and parameters or input that require grad, then call loss.backward()"
             )
-        return torch.stack(
-            [torch.zeros_like(h) if g is None else g for h, g in zip(self.hidden, grads)]
-        ).norm(dim=-1)
+        return torch.stack([torch.zeros_like(h) if g is None else g for h, g in zip(self.hidden, grads)]).norm(dim=-1)
 
     def numpy(self) -> dict[str, np.ndarray]:
         """The per-step statistics as numpy arrays of shape (T, B), for figure builders."""
@@ -95,7 +93,7 @@ class Trace:
 class Recurrent(nn.Module):
     """A cell run over a sequence: x (batch, time, input_size) -> outputs (batch, time, H), state.
 
-    `cell` is an `lnviz.rnn` cell (RNNCell, LSTMCell, GRUCell with any norm); with batch_first=False
+    `cell` is an `lnviz.nn.cells` cell (RNNCell, LSTMCell, GRUCell with any norm); with batch_first=False
     x and the outputs are (time, batch, ...). The time index passed to the cell starts at 0, so a
     batch-normalized cell uses its step-t statistics at step t.
     """
@@ -104,7 +102,7 @@ class Recurrent(nn.Module):
         super().__init__()
         if not isinstance(cell, RecurrentCell):
             raise ValueError(
-                f"Recurrent expected an lnviz.rnn cell (RNNCell, LSTMCell or GRUCell), got {type(cell).__name__}"
+                f"Recurrent expected an lnviz.nn.cells cell (RNNCell, LSTMCell or GRUCell), got {type(cell).__name__}"
             )
         self.cell = cell
         self.batch_first = batch_first
@@ -117,7 +115,7 @@ class Recurrent(nn.Module):
 
         Returns (outputs, final state), outputs: (batch, time, H) (time first if not batch_first),
         and with `record=True` also a `Trace` of every step. For an LSTM without batch norm and
-        record=False, the pass runs `lnviz.bptt` and is differentiable once (no double backward).
+        record=False, the pass runs `lnviz.nn.bptt` and is differentiable once (no double backward).
         """
         if x.dim() != 3:
             order = "(batch, time, input_size)" if self.batch_first else "(time, batch, input_size)"

@@ -23,12 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lnviz.norms import LayerNorm, RMSNorm
+from lnviz.nn.norms import LayerNorm, RMSNorm
+from lnviz.validation import positive_int
 
-__all__ = ["NORMS", "NORM_POSITIONS", "TinyTransformer", "TransformerBlock", "causal_mask", "make_norm"]
+__all__ = ["BLOCK_NORMS", "NORM_POSITIONS", "TinyTransformer", "TransformerBlock", "causal_mask", "make_norm"]
 
 NORM_POSITIONS: tuple[str, ...] = ("post", "pre")
-NORMS: tuple[str, ...] = ("layer", "rms")
+BLOCK_NORMS: tuple[str, ...] = ("layer", "rms")
 
 
 def make_norm(norm: str, d_model: int) -> nn.Module:
@@ -37,17 +38,12 @@ def make_norm(norm: str, d_model: int) -> nn.Module:
         return LayerNorm(d_model)
     if norm == "rms":
         return RMSNorm(d_model)
-    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    raise ValueError(f"norm must be one of {BLOCK_NORMS}, got {norm!r}")
 
 
 def causal_mask(seq_len: int) -> Tensor:
     """(seq_len, seq_len) additive attention mask: -inf above the diagonal, so a position sees only its past."""
     return torch.full((seq_len, seq_len), float("-inf")).triu(1)
-
-
-def _positive_int(value: int, name: str, who: str) -> None:
-    if not (isinstance(value, int) and value > 0):
-        raise ValueError(f"{who} expected {name} to be a positive int, got {value!r}")
 
 
 class TransformerBlock(nn.Module):
@@ -66,11 +62,13 @@ class TransformerBlock(nn.Module):
         norm: str = "layer",
     ) -> None:
         super().__init__()
-        for name, value in (("d_model", d_model), ("n_heads", n_heads), ("d_ff", d_ff)):
-            _positive_int(value, name, "TransformerBlock")
+        d_model = positive_int(d_model, "d_model", "TransformerBlock")
+        n_heads = positive_int(n_heads, "n_heads", "TransformerBlock")
+        d_ff = positive_int(d_ff, "d_ff", "TransformerBlock")
         if d_model % n_heads:
-            raise ValueError(f"TransformerBlock expected d_model divisible by n_heads, got d_model={d_model}, "
-                             f"n_heads={n_heads}")
+            raise ValueError(
+                f"TransformerBlock expected d_model divisible by n_heads, got d_model={d_model}, n_heads={n_heads}"
+            )
         if norm_position not in NORM_POSITIONS:
             raise ValueError(f"TransformerBlock expected norm_position in {NORM_POSITIONS}, got {norm_position!r}")
         self.norm_position = norm_position
@@ -131,8 +129,8 @@ class TinyTransformer(nn.Module):
         norm: str = "layer",
     ) -> None:
         super().__init__()
-        _positive_int(n_layers, "n_layers", "TinyTransformer")
-        _positive_int(vocab_size, "vocab_size", "TinyTransformer")
+        n_layers = positive_int(n_layers, "n_layers", "TinyTransformer")
+        vocab_size = positive_int(vocab_size, "vocab_size", "TinyTransformer")
         self.norm_position = norm_position
         self.embedding = nn.Embedding(vocab_size, d_model)
         self.blocks = nn.ModuleList(
@@ -144,8 +142,10 @@ class TinyTransformer(nn.Module):
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens: (batch, seq) -> logits (batch, seq, vocab_size)."""
         if tokens.dim() != 2 or tokens.dtype != torch.long:
-            raise ValueError(f"TinyTransformer expected tokens of shape (batch, seq) and dtype int64, got "
-                             f"shape {tuple(tokens.shape)} and dtype {tokens.dtype}")
+            raise ValueError(
+                f"TinyTransformer expected tokens of shape (batch, seq) and dtype int64, got "
+                f"shape {tuple(tokens.shape)} and dtype {tokens.dtype}"
+            )
         mask = causal_mask(tokens.shape[1])
         x = self.embedding(tokens)
         for block in self.blocks:

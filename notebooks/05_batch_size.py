@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -39,12 +39,7 @@
 # `python -m lnviz.reproduce` picks each learning rate from a small sweep instead.
 
 # %% slideshow={"slide_type": "skip"}
-import os
-
-from lnviz.panels.training import BatchSizePanel
-
-# Continuous integration may set LNVIZ_QUICK=1 to train on fewer examples; the lesson's numbers need the full run.
-QUICK = bool(os.environ.get("LNVIZ_QUICK"))
+from lnviz.panels import BatchSizePanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5.1 Batch size 128 against batch size 4
@@ -58,14 +53,17 @@ QUICK = bool(os.environ.get("LNVIZ_QUICK"))
 # read every run at the same point of training, marked by the dotted lines.
 
 # %% slideshow={"slide_type": "subslide"}
-panel = BatchSizePanel(examples=1_280 if QUICK else BatchSizePanel.DEFAULTS["examples"])
+panel = BatchSizePanel()
 panel
 
 # %% slideshow={"slide_type": "fragment"}
 panel.run()
 for batch in panel.batch_sizes:
-    errors = ", ".join(f"{norm} {1 - panel.histories[norm, batch].val_accuracy[-1]:.1%}"
-                       for norm in panel.NORMS if panel.histories[norm, batch] is not None)
+    errors = ", ".join(
+        f"{norm} {1 - panel.histories[norm, batch].val_accuracy[-1]:.1%}"
+        for norm in panel.NORMS
+        if panel.histories[norm, batch] is not None
+    )
     print(f"batch size {batch:>3}: test error {errors}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}

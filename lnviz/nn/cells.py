@@ -7,14 +7,14 @@ eqs. (17)-(22) for the LSTM and (23)-(28) for the GRU. `norm="batch"` puts recur
 normalization (Cooijmans et al., 2016, "Recurrent Batch Normalization") in the same places, with
 statistics kept separately for every time step.
 
-Every cell splits its work in two so that a sequence runner (`lnviz.recurrent.Recurrent`) can do
+Every cell splits its work in two so that a sequence runner (`lnviz.nn.recurrent.Recurrent`) can do
 the part that does not depend on the hidden state for all time steps in one call:
 
     gi = cell.input_projection(x_all)          # x W_ih^T, normalized, plus the biases it can hold
     state = cell.step(gi[t], state, step=t)    # the recurrent part, once per time step
 
 `cell.sequence(gi, state)` runs all the steps; the LSTM without batch norm does it with the
-backward pass through time written out (`lnviz.bptt`). `cell(x, state)` is the same two calls for
+backward pass through time written out (`lnviz.nn.bptt`). `cell(x, state)` is the same two calls for
 one step. `cell(x, state, return_internals=True)` also returns the summed inputs before and after
 normalization and the fraction of saturated gates (`CellInternals`), for the notebooks' plots; the
 plain path computes none of it.
@@ -29,11 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lnviz import bptt
-from lnviz import functional as LF
-from lnviz.norms import LayerNorm
+from lnviz.nn import bptt
+from lnviz.nn import functional as LF
+from lnviz.nn.norms import LayerNorm
+from lnviz.validation import check_eps, positive_int
 
 __all__ = [
+    "CELLS",
     "NORMS",
     "SATURATION_THRESHOLD",
     "CellInternals",
@@ -45,7 +47,8 @@ __all__ = [
     "saturated_fraction",
 ]
 
-NORMS: tuple[str, ...] = ("none", "layer", "batch")
+#: The normalizations a cell (and every lnviz model) can use: none, batch norm (eq. (2)), layer norm (eq. (3)).
+NORMS: tuple[str, ...] = ("none", "batch", "layer")
 
 #: A sigmoid unit is saturated when its output is below 1 - T or above T; a tanh unit when |output| > T.
 #: There its derivative is under 0.05 (sigmoid) or 0.1 (tanh) and little gradient gets through.
@@ -109,10 +112,9 @@ class StepwiseBatchNorm(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("num_features", num_features), ("max_steps", max_steps)):
-            if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
-                raise ValueError(f"StepwiseBatchNorm expected {name} to be a positive int, got {value!r}")
-        LF._check_eps(eps, "StepwiseBatchNorm")
+        num_features = positive_int(num_features, "num_features", "StepwiseBatchNorm")
+        max_steps = positive_int(max_steps, "max_steps", "StepwiseBatchNorm")
+        check_eps(eps, "StepwiseBatchNorm")
         self.num_features = num_features
         self.max_steps = max_steps
         self.eps = eps
@@ -151,8 +153,14 @@ class StepwiseBatchNorm(nn.Module):
         row = min(step, self.max_steps - 1)
         # The row views make the functional batch norm update this step's statistics in place.
         return LF.batch_norm(
-            x, self.running_mean[row], self.running_var[row], self.weight, self.bias,
-            training=self.training, momentum=self.momentum, eps=self.eps,
+            x,
+            self.running_mean[row],
+            self.running_var[row],
+            self.weight,
+            self.bias,
+            training=self.training,
+            momentum=self.momentum,
+            eps=self.eps,
         )
 
     def extra_repr(self) -> str:
@@ -194,9 +202,8 @@ class RecurrentCell(nn.Module):
     ) -> None:
         super().__init__()
         who = type(self).__name__
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
-                raise ValueError(f"{who} expected {name} to be a positive int, got {value!r}")
+        input_size = positive_int(input_size, "input_size", who)
+        hidden_size = positive_int(hidden_size, "hidden_size", who)
         if norm not in NORMS:
             raise ValueError(f"{who} expected norm to be one of {NORMS}, got {norm!r}")
         if norm == "batch" and max_steps is None:
@@ -225,8 +232,11 @@ class RecurrentCell(nn.Module):
             prefix = "ln" if norm == "layer" else "bn"
             for suffix, multiple in self.norm_places:
                 features = multiple * hidden_size
-                module = (LayerNorm(features, eps=eps, **factory) if norm == "layer"
-                          else StepwiseBatchNorm(features, max_steps, eps=eps, **factory))
+                module = (
+                    LayerNorm(features, eps=eps, **factory)
+                    if norm == "layer"
+                    else StepwiseBatchNorm(features, max_steps, eps=eps, **factory)
+                )
                 self.add_module(prefix + suffix, module)
                 self._norm_names[suffix] = prefix + suffix
         self.reset_parameters()
@@ -282,7 +292,11 @@ class RecurrentCell(nn.Module):
         return torch.stack(hidden), state
 
     def forward(
-        self, x: Tensor, state: State | None = None, *, step: int | None = None,
+        self,
+        x: Tensor,
+        state: State | None = None,
+        *,
+        step: int | None = None,
         return_internals: bool = False,
     ) -> State | tuple[State, CellInternals]:
         """x: (batch, input_size); state: h (batch, H), for the LSTM (h, c); None means zeros.
@@ -342,10 +356,7 @@ class RecurrentCell(nn.Module):
 def _check_hidden(h: object, batch: int, hidden_size: int, who: str, name: str) -> None:
     if not isinstance(h, Tensor) or h.shape != (batch, hidden_size):
         got = f"shape {tuple(h.shape)}" if isinstance(h, Tensor) else type(h).__name__
-        raise ValueError(
-            f"{who} expected {name} of shape (batch={batch}, hidden_size={hidden_size}), got {got}"
-        )
-
+        raise ValueError(f"{who} expected {name} of shape (batch={batch}, hidden_size={hidden_size}), got {got}")
 
 
 def _layer_norm(ln: LayerNorm, a: Tensor, bias: Tensor | None) -> Tensor:
@@ -427,7 +438,7 @@ class LSTMCell(RecurrentCell):
 
     def sequence(self, gi: Tensor, state: State) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """As `RecurrentCell.sequence`; without batch norm, with backpropagation through time
-        written out (`lnviz.bptt`): the same numbers, fewer operations per step."""
+        written out (`lnviz.nn.bptt`): the same numbers, fewer operations per step."""
         if self.norm == "batch":
             return super().sequence(gi, state)
         h0, c0 = state
@@ -436,8 +447,12 @@ class LSTMCell(RecurrentCell):
         else:
             ln_hh, ln_c = self.ln_hh, self.ln_c
             outputs, c = bptt.lstm_sequence(
-                gi, h0, c0, self.weight_hh,
-                ln_hh=(ln_hh.weight, ln_hh.eps), ln_c=(ln_c.weight, ln_c.bias, ln_c.eps),
+                gi,
+                h0,
+                c0,
+                self.weight_hh,
+                ln_hh=(ln_hh.weight, ln_hh.eps),
+                ln_c=(ln_c.weight, ln_c.bias, ln_c.eps),
             )
         return outputs, (outputs[-1], c)
 
@@ -507,3 +522,7 @@ class GRUCell(RecurrentCell):
             return h_new, None
         summed = xw + F.linear(h, self.weight_hh)
         return h_new, CellInternals(summed, gi + gh, saturated_fraction((rz,), (n,)))
+
+
+#: The recurrent cells by `kind`, for the sequence models and lesson 3.
+CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}

@@ -1,14 +1,16 @@
-"""Panels of notebooks 1 and 2: batch vs layer norm, and Table 1 live."""
+"""Panels of lesson 1: which entries are pooled, batch norm's dependence on its batch, gain and bias."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 
 from lnviz import batch_vs_layer as bvl
-from lnviz import figures, invariance
+from lnviz import figures
 from lnviz.figures import Update
 from lnviz.panels.base import STYLE, Panel, slider
 from lnviz.style import METHOD_NAMES
+
+__all__ = ["BatchDependencePanel", "GainBiasPanel", "PoolingPanel"]
 
 
 class PoolingPanel(Panel):
@@ -17,8 +19,12 @@ class PoolingPanel(Panel):
     def __init__(self, n_cases: int = 8, n_hidden: int = 12, seed: int = 0):
         self.a = bvl.summed_inputs(n_cases, n_hidden, seed)
         controls = {
-            "method": widgets.ToggleButtons(options=[(METHOD_NAMES[m], m) for m in bvl.POOLING_METHODS],
-                                            value="batch", description="normalization", style=STYLE),
+            "method": widgets.ToggleButtons(
+                options=[(METHOD_NAMES[m], m) for m in bvl.POOLING_METHODS],
+                value="batch",
+                description="normalization",
+                style=STYLE,
+            ),
             "case": slider(widgets.IntSlider, "case n", min=0, max=n_cases - 1, value=2),
             "unit": slider(widgets.IntSlider, "hidden unit i", min=0, max=n_hidden - 1, value=5),
         }
@@ -48,8 +54,9 @@ class BatchDependencePanel(Panel):
             "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.sizes), value=32),
         }
         self.controls = controls
-        self._assemble(figures.batch_dependence_figure(self._dependence(), self.sizes, self.spreads, self.gaps),
-                       controls)
+        self._assemble(
+            figures.batch_dependence_figure(self._dependence(), self.sizes, self.spreads, self.gaps), controls
+        )
 
     def _dependence(self) -> bvl.BatchDependence:
         return self.runs[self.controls["batch_size"].value]
@@ -64,7 +71,9 @@ class GainBiasPanel(Panel):
     def __init__(self, n_hidden: int = 16, seed: int = 3):
         self.a0 = bvl.summed_inputs(1, n_hidden, seed)[0]
         controls = {
-            "input_scale": slider(widgets.FloatLogSlider, "input scale", base=10, min=-1, max=0.5, value=1.0, step=0.05),
+            "input_scale": slider(
+                widgets.FloatLogSlider, "input scale", base=10, min=-1, max=0.5, value=1.0, step=0.05
+            ),
             "input_shift": slider(widgets.FloatSlider, "input shift", min=-5, max=5, value=0.0, step=0.1),
             "gain": slider(widgets.FloatSlider, "gain g", min=-3, max=3, value=1.0, step=0.05),
             "bias": slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.0, step=0.05),
@@ -79,35 +88,3 @@ class GainBiasPanel(Panel):
 
     def compute(self) -> Update:
         return figures.gain_bias_update(*self._numbers())
-
-
-class InvariancePanel(Panel):
-    """Table 1 live: pick a method and a transformation, move its magnitude, watch h before and after."""
-
-    #: magnitudes at which the deviation curves on the right are drawn
-    MAGNITUDES: tuple[float, ...] = tuple(round(0.1 * k, 1) for k in range(21))
-
-    def __init__(self, method: str = "layer", transformation: str = "weight_matrix_recentering", seed: int = 0):
-        self.seed = seed
-        # all curves up front (about 0.4 s): switching the transformation then costs no computation
-        self._curves = {t: invariance.deviation_curves(t, self.MAGNITUDES, seed) for t in invariance.TRANSFORMATIONS}
-        controls = {
-            "method": widgets.Dropdown(options=[(METHOD_NAMES[m], m) for m in invariance.METHODS],
-                                       value=method, description="method", style=STYLE),
-            "transformation": widgets.Dropdown(options=[(t.replace("_", " "), t) for t in invariance.TRANSFORMATIONS],
-                                               value=transformation, description="transformation", style=STYLE,
-                                               layout=widgets.Layout(width="420px")),
-            "magnitude": slider(widgets.FloatSlider, "magnitude", min=0.0, max=2.0, value=1.0, step=0.05),
-        }
-        self.controls = controls
-        self._assemble(figures.invariance_figure(*self._numbers()), controls)
-
-    def _numbers(self):
-        method, transformation, magnitude = (self.controls[k].value for k in ("method", "transformation", "magnitude"))
-        comparison = invariance.compare(method, transformation, magnitude, self.seed)
-        return comparison, method, transformation, magnitude, self.MAGNITUDES, self._curves[transformation]
-
-    def compute(self) -> Update:
-        update = figures.invariance_update(*self._numbers())
-        update.traces.append({})  # the fixed diagonal
-        return update

@@ -1,7 +1,7 @@
 """Normalization functions written out as the equations of the papers.
 
 Each function follows `torch.nn.functional`'s name and argument order and is tested against it.
-They are the readable versions; `lnviz.norms.LayerNorm` calls the fused `F.layer_norm` for speed.
+They are the readable versions; `lnviz.nn.norms.LayerNorm` calls the fused `F.layer_norm` for speed.
 
 Equation numbers refer to Ba, Kiros and Hinton (2016), "Layer Normalization", unless noted.
 Statistics are always computed in two passes (mean first, then the mean of squared deviations):
@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from lnviz.validation import check_eps, check_float, check_param, check_trailing, shape_tuple
+
 __all__ = ["batch_norm", "layer_norm", "rms_norm", "weight_norm"]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -25,54 +27,6 @@ _LOW_PRECISION = (torch.float16, torch.bfloat16)
 def _upcast(x: Tensor) -> Tensor:
     """Return `x` in a dtype fit for accumulating statistics: at least float32."""
     return x.float() if x.dtype in _LOW_PRECISION else x
-
-
-def _shape_tuple(normalized_shape: int | Sequence[int], who: str) -> tuple[int, ...]:
-    """Turn `normalized_shape` (int or sequence of ints) into a non-empty tuple of positive ints."""
-    if isinstance(normalized_shape, int):
-        shape: tuple[int, ...] = (normalized_shape,)
-    elif isinstance(normalized_shape, Sequence):
-        shape = tuple(normalized_shape)
-    else:
-        shape = ()
-    if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise ValueError(
-            f"{who} expected normalized_shape to be a positive int or a non-empty sequence of "
-            f"positive ints, got {normalized_shape!r}"
-        )
-    return shape
-
-
-def _check_float(x: Tensor, who: str, name: str = "input") -> None:
-    if not x.is_floating_point():
-        raise ValueError(f"{who} expected a floating-point {name}, got dtype {x.dtype}")
-
-
-def _trailing_error(x: Tensor, shape: tuple[int, ...], who: str) -> ValueError | None:
-    """The error to raise if `x` is not floating point or does not end with the dims `shape`."""
-    if x.shape[-len(shape):] != shape:
-        return ValueError(
-            f"{who} expected input with trailing shape {shape}, got input of shape {tuple(x.shape)}"
-        )
-    if not x.is_floating_point():
-        return ValueError(f"{who} expected a floating-point input, got dtype {x.dtype}")
-    return None
-
-
-def _check_trailing(x: Tensor, shape: tuple[int, ...], who: str) -> None:
-    error = _trailing_error(x, shape, who)
-    if error is not None:
-        raise error
-
-
-def _check_param(p: Tensor | None, shape: tuple[int, ...], who: str, name: str) -> None:
-    if p is not None and tuple(p.shape) != shape:
-        raise ValueError(f"{who} expected {name} of shape {shape}, got {name} of shape {tuple(p.shape)}")
-
-
-def _check_eps(eps: float, who: str) -> None:
-    if eps < 0:
-        raise ValueError(f"{who} expected eps >= 0, got eps={eps}")
 
 
 def layer_norm(
@@ -96,11 +50,11 @@ def layer_norm(
       unbiased: False (torch, the paper): var = sum((a - mu)^2) / H.
                 True: var = sum((a - mu)^2) / (H - 1), as `torch.var(unbiased=True)`.
     """
-    shape = _shape_tuple(normalized_shape, "layer_norm")
-    _check_trailing(x, shape, "layer_norm")
-    _check_param(weight, shape, "layer_norm", "weight")
-    _check_param(bias, shape, "layer_norm", "bias")
-    _check_eps(eps, "layer_norm")
+    shape = shape_tuple(normalized_shape, "layer_norm")
+    check_trailing(x, shape, "layer_norm")
+    check_param(weight, shape, "layer_norm", "weight")
+    check_param(bias, shape, "layer_norm", "bias")
+    check_eps(eps, "layer_norm")
     hidden = math.prod(shape)
     if unbiased and hidden < 2:
         raise ValueError(f"layer_norm with unbiased=True expected H >= 2 hidden units, got H={hidden}")
@@ -143,19 +97,17 @@ def batch_norm(
     """
     if x.dim() < 2:
         raise ValueError(
-            f"batch_norm expected input of shape (batch, C) or (batch, C, *), got input of shape "
-            f"{tuple(x.shape)}"
+            f"batch_norm expected input of shape (batch, C) or (batch, C, *), got input of shape {tuple(x.shape)}"
         )
-    _check_float(x, "batch_norm")
+    check_float(x, "batch_norm")
     channels = (x.shape[1],)
-    for name, p in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        _check_param(p, channels, "batch_norm", name)
+    for name, p in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        check_param(p, channels, "batch_norm", name)
     if (running_mean is None) != (running_var is None):
         raise ValueError("batch_norm expected running_mean and running_var both given or both None")
     if not training and running_mean is None:
         raise ValueError("batch_norm with training=False expected running_mean and running_var, got None")
-    _check_eps(eps, "batch_norm")
+    check_eps(eps, "batch_norm")
 
     # statistics over every dim but the channel dim: (batch,) or (batch, length, ...)
     dims = (0, *range(2, x.dim()))
@@ -202,13 +154,13 @@ def rms_norm(
     in, i.e. `torch.finfo(torch.float32).eps` for float16/bfloat16 input (what torch 2.x actually
     does; its docs say `finfo(x.dtype).eps`, which would be 1e-3 for float16).
     """
-    shape = _shape_tuple(normalized_shape, "rms_norm")
-    _check_trailing(x, shape, "rms_norm")
-    _check_param(weight, shape, "rms_norm", "weight")
+    shape = shape_tuple(normalized_shape, "rms_norm")
+    check_trailing(x, shape, "rms_norm")
+    check_param(weight, shape, "rms_norm", "weight")
     a = _upcast(x)
     if eps is None:
         eps = torch.finfo(a.dtype).eps
-    _check_eps(eps, "rms_norm")
+    check_eps(eps, "rms_norm")
     dims = tuple(range(-len(shape), 0))
     rms = torch.sqrt(a.pow(2).mean(dim=dims, keepdim=True) + eps)  # Zhang and Sennrich eq. (4)
     normalized = a / rms
@@ -224,14 +176,14 @@ def weight_norm(v: Tensor, g: Tensor, dim: int = 0) -> Tensor:
     elsewhere, e.g. (out, 1) for a linear layer's (out, in) weight. The norm is taken over every
     dim but `dim`. Returns w of v's shape and dtype; equals `torch._weight_norm(v, g, dim)`.
     """
-    _check_float(v, "weight_norm", "v")
+    check_float(v, "weight_norm", "v")
     if v.dim() < 2:
         raise ValueError(f"weight_norm expected v with at least 2 dims (out, in, ...), got shape {tuple(v.shape)}")
     if not -v.dim() <= dim < v.dim():
         raise ValueError(f"weight_norm expected dim in [{-v.dim()}, {v.dim() - 1}], got dim={dim}")
     dim %= v.dim()
     g_shape = tuple(v.shape[d] if d == dim else 1 for d in range(v.dim()))
-    _check_param(g, g_shape, "weight_norm", "g")
+    check_param(g, g_shape, "weight_norm", "g")
     a = _upcast(v)
     other_dims = tuple(d for d in range(v.dim()) if d != dim)
     # eq. (5) with mu = 0 and sigma_i = ||w_i||_2: the incoming weights' norm replaces the std

@@ -1,11 +1,11 @@
-"""The models of the training experiments.
+"""The models the training lessons and `python -m lnviz.reproduce` train.
 
 `MLP` is the network of the paper's Figure 6: permutation-invariant MNIST with a
 784-1000-1000-10 net, batch or layer normalization on every hidden layer and none on the softmax
 layer. Here the hidden layers are narrower by default, so that it trains in seconds on a laptop CPU.
 
-`SequenceClassifier` and `SequenceRegressor` are one recurrent layer (a cell of `lnviz.rnn` run by
-`lnviz.recurrent.Recurrent`) with a Linear readout of the last hidden state: sequential MNIST and
+`SequenceClassifier` and `SequenceRegressor` are one recurrent layer (a cell of `lnviz.nn.cells` run by
+`lnviz.nn.recurrent.Recurrent`) with a Linear readout of the last hidden state: sequential MNIST and
 the adding problem, with no normalization, layer normalization or recurrent batch normalization.
 """
 
@@ -16,17 +16,12 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from lnviz.norms import BatchNorm, LayerNorm
-from lnviz.recurrent import Recurrent
-from lnviz.rnn import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from lnviz.nn.cells import CELLS, NORMS
+from lnviz.nn.norms import BatchNorm, LayerNorm
+from lnviz.nn.recurrent import Recurrent
+from lnviz.validation import positive_int
 
 __all__ = ["CELLS", "MLP", "NORMS", "SequenceClassifier", "SequenceRegressor"]
-
-#: The normalizations `MLP` can put on its hidden layers (the recurrent cells take the same names).
-NORMS: tuple[str, ...] = ("none", "batch", "layer")
-
-#: The recurrent cells a sequence model can be built from, by `kind`.
-CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 class MLP(nn.Module):
@@ -38,8 +33,8 @@ class MLP(nn.Module):
     normalization's own bias is the b of eq. (1) (under batch norm a bias before it would be
     subtracted out again). The readout is never normalized, as in the paper.
 
-    `norm` is one of `NORMS`; the normalization layers are `lnviz.norms.BatchNorm` and
-    `lnviz.norms.LayerNorm`, with torch's semantics (batch norm needs more than one case per
+    `norm` is one of `NORMS`; the normalization layers are `lnviz.nn.norms.BatchNorm` and
+    `lnviz.nn.norms.LayerNorm`, with torch's semantics (batch norm needs more than one case per
     mini-batch in training mode; layer norm works case by case, even for a batch of one).
     x: (batch, in_features) -> logits (batch, out_features).
     """
@@ -57,10 +52,9 @@ class MLP(nn.Module):
         if norm not in NORMS:
             raise ValueError(f"MLP expected norm to be one of {NORMS}, got {norm!r}")
         hidden = tuple(hidden)
-        for name, size in (("in_features", in_features), ("out_features", out_features),
-                           *(("every hidden size", h) for h in hidden)):
-            if not (isinstance(size, int) and size > 0):
-                raise ValueError(f"MLP expected {name} to be a positive int, got {size!r}")
+        in_features = positive_int(in_features, "in_features", "MLP")
+        out_features = positive_int(out_features, "out_features", "MLP")
+        hidden = tuple(positive_int(h, "every hidden size", "MLP") for h in hidden)
         self.in_features = in_features
         self.hidden = hidden
         self.out_features = out_features
@@ -82,9 +76,7 @@ class MLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (batch, in_features) -> logits (batch, out_features)."""
         if x.dim() != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"MLP expected input of shape (batch, {self.in_features}), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"MLP expected input of shape (batch, {self.in_features}), got {tuple(x.shape)}")
         return self.layers(x)
 
     def extra_repr(self) -> str:
@@ -117,13 +109,11 @@ class SequenceClassifier(nn.Module):
         who = type(self).__name__
         if kind not in CELLS:
             raise ValueError(f"{who} expected kind to be one of {tuple(CELLS)}, got {kind!r}")
-        if not (isinstance(n_classes, int) and n_classes > 0):
-            raise ValueError(f"{who} expected n_classes to be a positive int, got {n_classes!r}")
+        n_classes = positive_int(n_classes, "n_classes", who)
         self.kind = kind
         self.norm = norm
         factory = {"device": device, "dtype": dtype}
-        cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None,
-                           **factory)
+        cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None, **factory)
         self.recurrent = Recurrent(cell, batch_first=True)
         self.readout = nn.Linear(hidden_size, n_classes, **factory)
 

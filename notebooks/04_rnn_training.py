@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -47,13 +47,8 @@
 # architecture.
 
 # %% slideshow={"slide_type": "skip"}
-import os
-
-from lnviz import experiments
-from lnviz.panels.training import RNNTrainingPanel
-
-# Continuous integration may set LNVIZ_QUICK=1 to train for fewer steps; the lesson's numbers need the full run.
-QUICK = bool(os.environ.get("LNVIZ_QUICK"))
+from lnviz import tasks
+from lnviz.panels import RNNTrainingPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4.1 LSTM against LN-LSTM on the adding problem
@@ -69,17 +64,19 @@ QUICK = bool(os.environ.get("LNVIZ_QUICK"))
 # what the **Run** button trains next.
 
 # %% slideshow={"slide_type": "subslide"}
-panel = RNNTrainingPanel(steps=40 if QUICK else RNNTrainingPanel.DEFAULTS["steps"])
+panel = RNNTrainingPanel()
 panel
 
 # %% slideshow={"slide_type": "fragment"}
 panel.run()
-target = experiments.ADDING_CONSTANT_MSE / 2
+target = tasks.ADDING_CONSTANT_MSE / 2
 for name in ("LSTM", "LN-LSTM"):
     history = panel.histories[name]
-    steps = experiments.reach(history, target)
-    print(f"{name}: training MSE below {target:.3f} after {'no' if steps is None else steps} of {history.step[-1]} "
-          f"steps; final validation MSE {history.val_loss[-1]:.3f}")
+    steps = history.reach(target)
+    print(
+        f"{name}: training MSE below {target:.3f} after {'no' if steps is None else steps} of {history.step[-1]} "
+        f"steps; final validation MSE {history.val_loss[-1]:.3f}"
+    )
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**

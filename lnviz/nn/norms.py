@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lnviz import functional as LF
+from lnviz.nn import functional as LF
+from lnviz.validation import check_eps, check_trailing, positive_int, shape_tuple, trailing_error
 
 __all__ = ["BatchNorm", "LayerNorm", "RMSNorm", "WeightNormLinear"]
 
@@ -39,8 +40,8 @@ class LayerNorm(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.normalized_shape = LF._shape_tuple(normalized_shape, "LayerNorm")
-        LF._check_eps(eps, "LayerNorm")
+        self.normalized_shape = shape_tuple(normalized_shape, "LayerNorm")
+        check_eps(eps, "LayerNorm")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         factory = {"device": device, "dtype": dtype}
@@ -71,7 +72,7 @@ class LayerNorm(nn.Module):
         try:
             return F.layer_norm(x, self.normalized_shape, params["weight"], params["bias"], self.eps)
         except RuntimeError:
-            error = LF._trailing_error(x, self.normalized_shape, "LayerNorm")
+            error = trailing_error(x, self.normalized_shape, "LayerNorm")
             weight = params["weight"]
             if error is None and weight is not None and x.dtype != weight.dtype:
                 # typically float64 from numpy into a float32 layer
@@ -112,9 +113,8 @@ class BatchNorm(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if not (isinstance(num_features, int) and num_features > 0):
-            raise ValueError(f"BatchNorm expected num_features to be a positive int, got {num_features!r}")
-        LF._check_eps(eps, "BatchNorm")
+        num_features = positive_int(num_features, "num_features", "BatchNorm")
+        check_eps(eps, "BatchNorm")
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -156,8 +156,7 @@ class BatchNorm(nn.Module):
         if x.dim() not in (2, 3) or x.shape[1] != self.num_features:
             c = self.num_features
             raise ValueError(
-                f"BatchNorm expected input of shape (N, {c}) or (N, {c}, L), got input of shape "
-                f"{tuple(x.shape)}"
+                f"BatchNorm expected input of shape (N, {c}) or (N, {c}, L), got input of shape {tuple(x.shape)}"
             )
         update = self.training and self.track_running_stats
         momentum = 0.0
@@ -168,8 +167,14 @@ class BatchNorm(nn.Module):
         # Without running statistics there is nothing else to normalize with, even in eval mode.
         use_batch_stats = self.training or self.running_mean is None
         out = LF.batch_norm(
-            x, self.running_mean, self.running_var, self.weight, self.bias,
-            training=use_batch_stats, momentum=momentum, eps=self.eps,
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch_stats,
+            momentum=momentum,
+            eps=self.eps,
         )
         # Counted after the call so that a rejected batch leaves the state untouched.
         if update:
@@ -199,9 +204,9 @@ class RMSNorm(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.normalized_shape = LF._shape_tuple(normalized_shape, "RMSNorm")
+        self.normalized_shape = shape_tuple(normalized_shape, "RMSNorm")
         if eps is not None:
-            LF._check_eps(eps, "RMSNorm")
+            check_eps(eps, "RMSNorm")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
@@ -215,7 +220,7 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (*, *normalized_shape) -> same shape."""
-        LF._check_trailing(x, self.normalized_shape, "RMSNorm")
+        check_trailing(x, self.normalized_shape, "RMSNorm")
         return LF.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
@@ -240,9 +245,8 @@ class WeightNormLinear(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        for name, size in (("in_features", in_features), ("out_features", out_features)):
-            if not (isinstance(size, int) and size > 0):
-                raise ValueError(f"WeightNormLinear expected {name} to be a positive int, got {size!r}")
+        in_features = positive_int(in_features, "in_features", "WeightNormLinear")
+        out_features = positive_int(out_features, "out_features", "WeightNormLinear")
         self.in_features = in_features
         self.out_features = out_features
         factory = {"device": device, "dtype": dtype}
@@ -270,7 +274,7 @@ class WeightNormLinear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (*, in_features) -> (*, out_features)."""
-        LF._check_trailing(x, (self.in_features,), "WeightNormLinear")
+        check_trailing(x, (self.in_features,), "WeightNormLinear")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

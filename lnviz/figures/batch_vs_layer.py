@@ -1,0 +1,193 @@
+"""Figure builders for lesson 1: which entries batch and layer norm pool, batch norm's dependence on
+its mini-batch, and layer norm's gain and bias."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lnviz import style
+from lnviz.batch_vs_layer import BatchDependence
+from lnviz.figures.core import Update, apply
+from lnviz.figures.core import to_numpy as _np
+
+__all__ = [
+    "pooling_update",
+    "pooling_figure",
+    "batch_dependence_update",
+    "batch_dependence_figure",
+    "gain_bias_update",
+    "gain_bias_figure",
+]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 01: which entries are pooled
+# ----------------------------------------------------------------------------------------------------
+
+
+def pooling_update(a, mask, case: int, unit: int, method: str, stats: tuple[float, float]) -> Update:
+    """`a`: (N, H) summed inputs; `mask`: (N, H) bool, the entries pooled with entry (case, unit)."""
+    a, mask = _np(a), _np(mask)
+    rows, cols = np.nonzero(mask)
+    mean, std = stats
+    what = (
+        f"unit {unit} over all {a.shape[0]} cases" if method == "batch" else f"case {case} over all {a.shape[1]} units"
+    )
+    title = (
+        f"{style.METHOD_NAMES[method]}: entry ({case}, {unit}) shares mean {mean:+.2f} and std {std:.2f} with {what}"
+    )
+    return Update(
+        traces=[
+            dict(z=a),
+            dict(x=cols, y=rows, marker=dict(color=style.METHOD_COLORS[method])),
+            dict(x=[unit], y=[case]),
+        ],
+        layout=dict(title=dict(text=title)),
+    )
+
+
+def pooling_figure(a, mask, case: int, unit: int, method: str, stats: tuple[float, float]) -> go.Figure:
+    """The batch x hidden-units array with the entries that share statistics with one entry outlined."""
+    n, h = a.shape
+    fig = go.Figure(layout=style.base_layout(height=380))
+    fig.add_heatmap(
+        z=_np(a),
+        colorscale=style.DIVERGING,
+        zmid=0,
+        colorbar=dict(title="a"),
+        hovertemplate="case %{y}, unit %{x}: a = %{z:.2f}<extra></extra>",
+    )
+    fig.add_scatter(
+        mode="markers", name="pooled", hoverinfo="skip", marker=dict(symbol="square-open", size=22, line=dict(width=3))
+    )
+    fig.add_scatter(
+        mode="markers", name="this entry", hoverinfo="skip", marker=dict(symbol="x", size=16, color="black")
+    )
+    fig.update_xaxes(title="hidden unit i", range=[-0.5, h - 0.5], dtick=1)
+    fig.update_yaxes(title="case n in the mini-batch", range=[n - 0.5, -0.5], dtick=1)
+    fig.update_layout(showlegend=False, title=dict(font=dict(size=style.FONT_SIZE)))
+    return apply(fig, pooling_update(a, mask, case, unit, method, stats))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 01: batch norm depends on the rest of the mini-batch
+# ----------------------------------------------------------------------------------------------------
+
+
+def batch_dependence_update(dep: BatchDependence, curve_sizes, spreads, gaps) -> Update:
+    """Left: one case's BN output in each random mini-batch, BN eval output and LN output per unit.
+    Right: the spread and the train/eval gap against the batch size, with the current one marked."""
+    bn = _np(dep.bn_train)
+    draws, hidden = bn.shape
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, size=(draws, hidden))
+    units = np.arange(hidden)
+    index = list(curve_sizes).index(dep.batch_size) if dep.batch_size in curve_sizes else None
+    current = ([dep.batch_size, dep.batch_size], [spreads[index], gaps[index]]) if index is not None else ([], [])
+    title = (
+        f"batch size {dep.batch_size}: BN output spread {dep.spread:.2f}, "
+        f"train/eval gap {dep.train_eval_gap:.2f}; LN: 0 and 0"
+    )
+    return Update(
+        traces=[
+            dict(x=(units + jitter).ravel(), y=bn.ravel()),
+            dict(x=units, y=_np(dep.bn_eval)),
+            dict(x=units, y=_np(dep.ln)),
+            dict(x=list(curve_sizes), y=list(spreads)),
+            dict(x=list(curve_sizes), y=list(gaps)),
+            dict(x=current[0], y=current[1]),
+        ],
+        layout=dict(title=dict(text=title)),
+    )
+
+
+def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) -> go.Figure:
+    """Batch norm's output for one case depends on its mini-batch; layer norm's does not."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.62, 0.38],
+        horizontal_spacing=0.1,
+        subplot_titles=("output for one case, unit by unit", "as the batch shrinks"),
+        figure=go.Figure(layout=style.base_layout(height=480, margin=dict(t=100))),
+    )
+    blue, green, orange = style.METHOD_COLORS["batch"], style.METHOD_COLORS["layer"], style.PALETTE[5]
+    fig.add_scatter(
+        mode="markers",
+        name="BN, training (one dot per mini-batch)",
+        row=1,
+        col=1,
+        marker=dict(color=blue, size=5, opacity=0.35),
+    )
+    fig.add_scatter(
+        mode="markers",
+        name="BN, eval (population statistics)",
+        row=1,
+        col=1,
+        marker=dict(color="black", symbol="diamond", size=12),
+    )
+    fig.add_scatter(
+        mode="markers",
+        name="LN, training = eval",
+        row=1,
+        col=1,
+        marker=dict(color=green, symbol="circle-open", size=16, line=dict(width=3)),
+    )
+    fig.add_scatter(mode="lines+markers", name="BN spread across mini-batches", row=1, col=2, line=dict(color=blue))
+    fig.add_scatter(mode="lines+markers", name="BN train/eval gap", row=1, col=2, line=dict(color=orange, dash="dash"))
+    fig.add_scatter(
+        mode="markers",
+        name="this batch size",
+        row=1,
+        col=2,
+        showlegend=False,
+        marker=dict(color="black", size=14, symbol="circle-open", line=dict(width=3)),
+    )
+    hidden = dep.bn_train.shape[1]
+    fig.update_xaxes(title="hidden unit i", range=[-0.5, hidden - 0.5], dtick=1, row=1, col=1)
+    fig.update_yaxes(title="normalized output", range=[-4, 4], row=1, col=1)
+    fig.update_xaxes(title="batch size B", type="log", tickvals=list(curve_sizes), row=1, col=2)
+    fig.update_yaxes(title="mean over units", rangemode="tozero", row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
+    return apply(fig, batch_dependence_update(dep, curve_sizes, spreads, gaps))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 01: gain and bias
+# ----------------------------------------------------------------------------------------------------
+
+
+def gain_bias_update(a, h, gain: float, bias: float) -> Update:
+    """`a`: (H,) one case's summed inputs; `h`: (H,) its layer-normalized output with gain and bias."""
+    a, h = _np(a), _np(h)
+    units = np.arange(a.shape[0])
+    span = [-0.5, a.shape[0] - 0.5]
+    return Update(
+        traces=[
+            dict(x=units, y=a),
+            dict(x=units, y=h),
+            dict(x=span, y=[bias, bias]),
+            dict(x=span + [None] + span, y=[bias + gain] * 2 + [None] + [bias - gain] * 2),
+        ],
+        layout=dict(title=dict(text=f"LN output: mean {h.mean():+.2f} = bias b, std {h.std():.2f} = |gain g|")),
+    )
+
+
+def gain_bias_figure(a, h, gain: float, bias: float, a_range: float = 12.0, h_range: float = 8.0) -> go.Figure:
+    """One case before and after layer norm: the gain sets the output's spread, the bias its centre."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("summed inputs a_i of one case", "h_i = g (a_i - mu) / sigma + b"),
+        figure=go.Figure(layout=style.base_layout(height=420, showlegend=False, margin=dict(t=100))),
+    )
+    fig.add_bar(marker_color=style.PALETTE[0], row=1, col=1, name="a")
+    fig.add_bar(marker_color=style.METHOD_COLORS["layer"], row=1, col=2, name="h")
+    fig.add_scatter(mode="lines", line=dict(color="black"), row=1, col=2, name="b")
+    fig.add_scatter(mode="lines", line=dict(color="black", dash="dot"), row=1, col=2, name="b +/- g")
+    fig.update_xaxes(title="hidden unit i", dtick=1)
+    fig.update_yaxes(range=[-a_range, a_range], row=1, col=1)
+    fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
+    fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))
+    return apply(fig, gain_bias_update(a, h, gain, bias))

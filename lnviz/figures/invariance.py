@@ -1,0 +1,144 @@
+"""Figure builders for lesson 2: the invariances of the paper's Table 1, measured."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lnviz import style
+from lnviz.figures.core import Update, apply
+from lnviz.figures.core import label as _label
+from lnviz.figures.core import to_numpy as _np
+from lnviz.invariance import INVARIANCE_TOLERANCE, METHODS, PAPER_TABLE_1, TRANSFORMATIONS, Comparison
+
+__all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_figure"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 02: invariances
+# ----------------------------------------------------------------------------------------------------
+
+#: Deviations below this are drawn at this value on the log axis: they are rounding error.
+DEVIATION_FLOOR = 1e-17
+
+
+def invariance_update(
+    comparison: Comparison,
+    method: str,
+    transformation: str,
+    magnitude: float,
+    magnitudes,
+    curves: dict[str, list[float]],
+) -> Update:
+    """Left: normalized summed inputs after the transformation against before (N*H points).
+    Right: deviation against magnitude for every method, the chosen one highlighted."""
+    before, after = _np(comparison.before).ravel(), _np(comparison.after).ravel()
+    verdict = "invariant" if comparison.deviation < INVARIANCE_TOLERANCE else "changed"
+    title = (
+        f"{style.METHOD_NAMES[method]}, {_label(transformation)} x{magnitude:.2f}: "
+        f"relative deviation {comparison.deviation:.1e} ({verdict})"
+    )
+    traces = [dict(x=before, y=after, marker=dict(color=style.METHOD_COLORS[method]))]
+    for m in METHODS:
+        traces.append(
+            dict(x=list(magnitudes), y=np.maximum(curves[m], DEVIATION_FLOOR), line=dict(width=5 if m == method else 2))
+        )
+    traces.append(dict(x=[magnitude], y=[max(comparison.deviation, DEVIATION_FLOOR)]))
+    return Update(traces=traces, layout=dict(title=dict(text=title)))
+
+
+def invariance_figure(
+    comparison: Comparison,
+    method: str,
+    transformation: str,
+    magnitude: float,
+    magnitudes,
+    curves: dict[str, list[float]],
+    lim: float = 4.0,
+) -> go.Figure:
+    """Before/after scatter (on the diagonal = invariant) and the deviation of every method."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        subplot_titles=("after vs before (diagonal = unchanged)", "deviation vs magnitude"),
+        figure=go.Figure(layout=style.base_layout(height=490, margin=dict(t=100))),
+    )
+    fig.add_scatter(
+        mode="markers", name="entries of h", row=1, col=1, showlegend=False, marker=dict(size=7, opacity=0.7)
+    )
+    for m in METHODS:
+        fig.add_scatter(mode="lines", name=style.METHOD_NAMES[m], row=1, col=2, line=dict(color=style.METHOD_COLORS[m]))
+    fig.add_scatter(
+        mode="markers",
+        name="now",
+        row=1,
+        col=2,
+        showlegend=False,
+        marker=dict(size=14, color="black", symbol="circle-open", line=dict(width=3)),
+    )
+    fig.add_scatter(
+        x=[-lim, lim],
+        y=[-lim, lim],
+        mode="lines",
+        row=1,
+        col=1,
+        showlegend=False,
+        line=dict(color="gray", dash="dot"),
+        hoverinfo="skip",
+    )
+    fig.update_xaxes(title="before", range=[-lim, lim], row=1, col=1)
+    fig.update_yaxes(title="after", range=[-lim, lim], row=1, col=1)
+    fig.update_xaxes(title="magnitude (log-factor or shift)", row=1, col=2)
+    fig.update_yaxes(
+        title="relative deviation", type="log", range=[-17.5, 1], exponentformat="power", dtick=4, row=1, col=2
+    )
+    fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE)))
+    # the diagonal is appended last, so the update addresses the first traces only
+    update = invariance_update(comparison, method, transformation, magnitude, magnitudes, curves)
+    update.traces.append({})
+    return apply(fig, update)
+
+
+def table_figure(
+    computed: dict[str, dict[str, bool]],
+    measured: dict[str, dict[str, float]],
+    paper: dict[str, dict[str, bool]] = PAPER_TABLE_1,
+) -> go.Figure:
+    """Table 1 as lnviz measured it, each row beside the paper's; a disagreement would show in orange."""
+    header = ["method"] + [_label(t) for t in TRANSFORMATIONS]
+    rows, fills = [], []
+    for m in computed:
+        for source in ("lnviz", "paper"):
+            if source == "paper" and m not in paper:
+                continue
+            cells, colors = [f"{style.METHOD_NAMES[m]} ({source})"], ["white"]
+            for t in TRANSFORMATIONS:
+                inv = computed[m][t] if source == "lnviz" else paper[m][t]
+                text = "Invariant" if inv else "No"
+                if source == "lnviz":
+                    text += f" ({measured[m][t]:.0e})"
+                mismatch = m in paper and computed[m][t] != paper[m][t]
+                cells.append(text)
+                colors.append(style.TABLE_COLORS["mismatch" if mismatch else ("yes" if inv else "no")])
+            rows.append(cells)
+            fills.append(colors)
+    columns = list(map(list, zip(*rows)))
+    fill_columns = list(map(list, zip(*fills)))
+    # the layout goes in at construction: update_layout with a whole Layout is 10x slower
+    layout = style.base_layout(
+        height=80 + 32 * len(rows),
+        margin=dict(l=10, r=10, t=50, b=10),
+        title="Table 1: measured by lnviz (with the largest relative deviation) and as printed",
+    )
+    return go.Figure(
+        go.Table(
+            header=dict(values=header, fill_color="#D9D9D9", font=dict(size=style.FONT_SIZE - 2), align="center"),
+            cells=dict(
+                values=columns, fill_color=fill_columns, font=dict(size=style.FONT_SIZE - 3), height=30, align="center"
+            ),
+            columnwidth=[1.6] + [1.0] * len(TRANSFORMATIONS),
+        ),
+        layout=layout,
+    )

@@ -1,0 +1,114 @@
+"""Figure builder for lesson 4: recurrent models racing to a target training loss (section 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lnviz import style
+from lnviz.figures.core import Update, apply
+from lnviz.figures.training import METRICS, PERCENT, UNITS, X_AXES, amount, check, model_style, series
+from lnviz.train import History
+
+__all__ = ["target_loss_figure", "target_loss_update"]
+
+
+def target_loss_update(
+    histories: Mapping[str, History | None], target: float, metric: str = "val_error", x: str = "step"
+) -> Update:
+    """The trace data of `target_loss_figure`.
+
+    Traces, per model slot: training loss (left), where it first reaches `target` (left), `metric`
+    (middle); then the target line (left) and the bars of how long each trained model took (right).
+    """
+    check(x, (metric,))
+    traces, names, amounts, texts, colors, opacities = [], [], [], [], [], []
+    end = 1.0
+    for label, history in histories.items():
+        if history is None or not len(history):
+            traces += [dict(x=[], y=[], visible=False)] * 3
+            continue
+        xs = list(getattr(history, x))
+        end = max(end, xs[-1])
+        name = label + (" (interrupted)" if history.interrupted else "")
+        at = history.reach(target, x)
+        hit = [] if at is None else [at]
+        traces += [
+            dict(x=xs, y=list(history.train_loss), name=name, visible=True),
+            dict(x=hit, y=[target] * len(hit), visible=True),
+            dict(x=xs, y=series(history, metric), visible=True),
+        ]
+        names.append(label)
+        colors.append(model_style(label)["color"])
+        # A model that never got there draws a faint bar over its whole run.
+        amounts.append(xs[-1] if at is None else at)
+        opacities.append(0.25 if at is None else 1.0)
+        texts.append("not reached" if at is None else amount(at, x))
+    traces.append(dict(x=[0, end], y=[target, target]))
+    traces.append(dict(x=amounts, y=names, text=texts, marker=dict(color=colors, opacity=opacities)))
+    title = f"time to reach training loss {target:.3g}: " + (
+        ", ".join(
+            f"{n} {t}" + (f" in {amount(a, x)}" if t == "not reached" else "") for n, t, a in zip(names, texts, amounts)
+        )
+        if names
+        else "press Run"
+    )
+    layout = dict(
+        title=dict(text=title),
+        xaxis=dict(title=X_AXES[x]),
+        xaxis2=dict(title=X_AXES[x]),
+        xaxis3=dict(title=UNITS[x]),
+        yaxis2=dict(title=METRICS[metric], tickformat=".0%" if metric in PERCENT else ""),
+    )
+    return Update(traces=traces, layout=layout)
+
+
+def target_loss_figure(
+    histories: Mapping[str, History | None], target: float, metric: str = "val_error", x: str = "step"
+) -> go.Figure:
+    """Training loss with a target line, a second metric, and each model's time to reach the target.
+
+    histories: model name ("LSTM", "LN-LSTM", "BN-RNN", ...; see `model_style`) -> History, or None
+    for a model slot not trained. target: a training loss. metric: a key of `METRICS` for the
+    middle subplot. x: a key of `X_AXES`: "step" asks which model needs fewer updates, "wall_time"
+    which needs less time on this machine (a normalized step costs more).
+    """
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        column_widths=[0.4, 0.35, 0.25],
+        horizontal_spacing=0.08,
+        subplot_titles=("training loss (log scale)", "", "to reach the target"),
+        figure=go.Figure(layout=style.base_layout(height=440)),
+    )
+    for label in histories:
+        line = model_style(label)
+        fig.add_scatter(mode="lines", row=1, col=1, legendgroup=label, line=line)
+        fig.add_scatter(
+            mode="markers",
+            row=1,
+            col=1,
+            legendgroup=label,
+            showlegend=False,
+            hoverinfo="skip",
+            marker=dict(color=line["color"], size=13, symbol="circle-open", line=dict(width=3)),
+        )
+        fig.add_scatter(mode="lines", row=1, col=2, legendgroup=label, showlegend=False, line=line)
+    fig.add_scatter(
+        mode="lines",
+        row=1,
+        col=1,
+        name="target",
+        showlegend=False,
+        hoverinfo="skip",
+        line=dict(color="black", dash="dot", width=1.5),
+    )
+    fig.add_bar(orientation="h", row=1, col=3, showlegend=False, textposition="auto", cliponaxis=False)
+    fig.update_xaxes(rangemode="tozero")
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    fig.update_yaxes(autorange="reversed", row=1, col=3)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
+    return apply(fig, target_loss_update(histories, target, metric, x))
