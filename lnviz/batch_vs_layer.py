@@ -58,6 +58,30 @@ def pooled_stats(a: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
+class PooledEntry:
+    """What one entry (case, unit) of the summed inputs shares under `method`.
+
+    a: (N, H) summed inputs; mask: (N, H) bool, the entries pooled with (case, unit) (:func:`pooled_mask`);
+    mean, std: their mean and biased standard deviation (:func:`pooled_stats`).
+    """
+
+    a: torch.Tensor
+    method: str
+    case: int
+    unit: int
+    mask: torch.Tensor
+    mean: float
+    std: float
+
+
+def pooled_entry(a: torch.Tensor, method: str, case: int, unit: int) -> PooledEntry:
+    """The entries of `a` (N, H) that share their mean and std with entry (case, unit), and those statistics."""
+    mask = pooled_mask(method, (a.shape[0], a.shape[1]), case, unit)
+    mean, std = pooled_stats(a, mask)
+    return PooledEntry(a, method, case, unit, mask, mean, std)
+
+
+@dataclass(frozen=True)
 class BatchDependence:
     """What batch norm does to one fixed case, drawn into many random mini-batches.
 
@@ -117,12 +141,53 @@ def _population(n_draws: int, n_hidden: int, n_population: int, seed: int) -> tu
     return summed_inputs(n_population, n_hidden, seed), orderings
 
 
-def dependence_curve(batch_sizes: tuple[int, ...] = BATCH_SIZES, **kwargs) -> dict[int, BatchDependence]:
-    """:func:`batch_dependence` for each batch size: {B: BatchDependence}, with its spread and gap."""
-    return {b: batch_dependence(b, **kwargs) for b in batch_sizes}
+@dataclass(frozen=True)
+class DependenceCurve:
+    """:func:`batch_dependence` at each of K batch sizes.
+
+    runs: {B: BatchDependence}; sizes: (K,) the batch sizes in order; spreads, gaps: (K,) each run's
+    `spread` and `train_eval_gap`, in the order of `sizes`.
+    """
+
+    runs: dict[int, BatchDependence]
+    sizes: tuple[int, ...]
+    spreads: tuple[float, ...]
+    gaps: tuple[float, ...]
+
+
+def dependence_curve(batch_sizes: tuple[int, ...] = BATCH_SIZES, **kwargs) -> DependenceCurve:
+    """:func:`batch_dependence` (with `kwargs`) for each batch size, with its spread and gap."""
+    runs = {b: batch_dependence(b, **kwargs) for b in batch_sizes}
+    return DependenceCurve(
+        runs=runs,
+        sizes=tuple(runs),
+        spreads=tuple(r.spread for r in runs.values()),
+        gaps=tuple(r.train_eval_gap for r in runs.values()),
+    )
 
 
 def layer_norm_case(a: torch.Tensor, gain: float, bias: float, eps: float = 1e-5) -> torch.Tensor:
     """LN of one case's summed inputs `a` (H,) with every g_i = gain and b_i = bias (eq. 3 and 5)."""
     h = a.shape[-1]
     return LF.layer_norm(a, (h,), torch.full((h,), gain, dtype=a.dtype), torch.full((h,), bias, dtype=a.dtype), eps)
+
+
+@dataclass(frozen=True)
+class GainBiasCase:
+    """One case before and after layer norm with every g_i = gain and b_i = bias.
+
+    a: (H,) its summed inputs (scaled and shifted); h: (H,) their LN output (:func:`layer_norm_case`).
+    """
+
+    a: torch.Tensor
+    h: torch.Tensor
+    gain: float
+    bias: float
+
+
+def gain_bias_case(
+    a: torch.Tensor, gain: float, bias: float, input_scale: float = 1.0, input_shift: float = 0.0
+) -> GainBiasCase:
+    """Scale and shift one case's summed inputs `a` (H,), then layer-normalize them with `gain` and `bias`."""
+    moved = input_scale * a + input_shift
+    return GainBiasCase(moved, layer_norm_case(moved, gain, bias), gain, bias)

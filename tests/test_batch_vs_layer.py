@@ -7,6 +7,7 @@ import torch
 
 import lnviz
 from lnviz import batch_vs_layer as bvl
+from lnviz import figures
 
 
 def test_pooled_entries_are_a_column_for_batch_norm_and_a_row_for_layer_norm():
@@ -37,8 +38,9 @@ def test_batch_dependence_matches_batch_norm_in_training_mode():
 
 
 def test_spread_shrinks_as_the_batch_grows():
-    runs = bvl.dependence_curve((2, 8, 32, 128))
-    spreads, gaps = [r.spread for r in runs.values()], [r.train_eval_gap for r in runs.values()]
+    curve = bvl.dependence_curve((2, 8, 32, 128))
+    spreads, gaps = curve.spreads, curve.gaps
+    assert curve.sizes == (2, 8, 32, 128) and spreads[1] == curve.runs[8].spread
     assert spreads[0] > spreads[1] > spreads[2] > spreads[3]
     assert gaps[0] > gaps[-1]
 
@@ -80,6 +82,33 @@ def test_input_scale_and_shift_leave_the_output_in_place():
     h = bvl.layer_norm_case(a, 1.3, 0.2)
     for scale, shift in [(0.1, -5.0), (3.0, 5.0)]:
         assert torch.allclose(bvl.layer_norm_case(scale * a + shift, 1.3, 0.2), h, atol=2e-3)
+
+
+def test_pooled_entry_is_the_mask_and_statistics_of_its_entry():
+    a = bvl.summed_inputs(8, 12, seed=1)
+    p = bvl.pooled_entry(a, "layer", 3, 5)
+    assert torch.equal(p.mask, bvl.pooled_mask("layer", (8, 12), 3, 5))
+    assert (p.mean, p.std) == bvl.pooled_stats(a, p.mask)
+
+
+def test_gain_bias_case_moves_the_input_and_normalizes_what_it_moved():
+    a0 = bvl.summed_inputs(1, 16, seed=3)[0]
+    case = bvl.gain_bias_case(a0, 2.0, -0.5, input_scale=3.0, input_shift=1.0)
+    assert torch.equal(case.a, 3.0 * a0 + 1.0)
+    assert torch.equal(case.h, bvl.layer_norm_case(case.a, 2.0, -0.5))
+
+
+def test_figures_draw_the_records_they_are_given():
+    a = bvl.summed_inputs(8, 12, seed=1)
+    fig = figures.pooling_figure(bvl.pooled_entry(a, "batch", 2, 5))
+    assert set(fig.data[1].x) == {5} and len(fig.data[1].y) == 8  # a column: unit 5 of every case
+    assert "(2, 5)" in fig.layout.title.text
+    curve = bvl.dependence_curve((2, 8, 32), n_draws=5)
+    fig = figures.batch_dependence_figure(curve, 8)
+    assert list(fig.data[-1].x) == [8, 8] and list(fig.data[-1].y) == [curve.spreads[1], curve.gaps[1]]
+    case = bvl.gain_bias_case(a[0], 1.5, 0.5)
+    fig = figures.gain_bias_figure(case)
+    assert list(fig.data[1].y) == case.h.tolist() and list(fig.data[2].y) == [0.5, 0.5]
 
 
 @pytest.mark.parametrize(

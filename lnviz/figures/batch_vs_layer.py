@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lnviz import style
-from lnviz.batch_vs_layer import BatchDependence
+from lnviz.batch_vs_layer import DependenceCurve, GainBiasCase, PooledEntry
 from lnviz.figures.core import Update, apply
 from lnviz.figures.core import to_numpy as _np
 
@@ -27,11 +27,10 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------------
 
 
-def pooling_update(a, mask, case: int, unit: int, method: str, stats: tuple[float, float]) -> Update:
-    """`a`: (N, H) summed inputs; `mask`: (N, H) bool, the entries pooled with entry (case, unit)."""
-    a, mask = _np(a), _np(mask)
+def pooling_update(p: PooledEntry) -> Update:
+    """`p.a`: (N, H) summed inputs, `p.mask`: (N, H) the entries pooled with (p.case, p.unit) outlined."""
+    a, mask, case, unit, method, mean, std = _np(p.a), _np(p.mask), p.case, p.unit, p.method, p.mean, p.std
     rows, cols = np.nonzero(mask)
-    mean, std = stats
     what = (
         f"unit {unit} over all {a.shape[0]} cases" if method == "batch" else f"case {case} over all {a.shape[1]} units"
     )
@@ -48,8 +47,9 @@ def pooling_update(a, mask, case: int, unit: int, method: str, stats: tuple[floa
     )
 
 
-def pooling_figure(a, mask, case: int, unit: int, method: str, stats: tuple[float, float]) -> go.Figure:
-    """The batch x hidden-units array with the entries that share statistics with one entry outlined."""
+def pooling_figure(p: PooledEntry) -> go.Figure:
+    """The batch x hidden-units array `p.a` (N, H) with the entries that share statistics with one entry outlined."""
+    a = p.a
     n, h = a.shape
     fig = go.Figure(layout=style.base_layout(height=380))
     fig.add_heatmap(
@@ -68,7 +68,7 @@ def pooling_figure(a, mask, case: int, unit: int, method: str, stats: tuple[floa
     fig.update_xaxes(title="hidden unit i", range=[-0.5, h - 0.5], dtick=1)
     fig.update_yaxes(title="case n in the mini-batch", range=[n - 0.5, -0.5], dtick=1)
     fig.update_layout(showlegend=False, title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, pooling_update(a, mask, case, unit, method, stats))
+    return apply(fig, pooling_update(p))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -76,15 +76,17 @@ def pooling_figure(a, mask, case: int, unit: int, method: str, stats: tuple[floa
 # ----------------------------------------------------------------------------------------------------
 
 
-def batch_dependence_update(dep: BatchDependence, curve_sizes, spreads, gaps) -> Update:
-    """Left: one case's BN output in each random mini-batch, BN eval output and LN output per unit.
-    Right: the spread and the train/eval gap against the batch size, with the current one marked."""
+def batch_dependence_update(curve: DependenceCurve, batch_size: int) -> Update:
+    """Left: at `batch_size` (one of `curve.sizes`), one case's BN output in each random mini-batch
+    ((draws, H) dots), its BN eval output and its LN output ((H,) each). Right: the spread and the
+    train/eval gap against the batch size ((K,) each), with `batch_size` marked."""
+    dep, curve_sizes, spreads, gaps = curve.runs[batch_size], curve.sizes, curve.spreads, curve.gaps
     bn = _np(dep.bn_train)
     draws, hidden = bn.shape
     jitter = np.random.default_rng(0).uniform(-0.25, 0.25, size=(draws, hidden))
     units = np.arange(hidden)
-    index = list(curve_sizes).index(dep.batch_size) if dep.batch_size in curve_sizes else None
-    current = ([dep.batch_size, dep.batch_size], [spreads[index], gaps[index]]) if index is not None else ([], [])
+    index = curve_sizes.index(batch_size)
+    current = ([batch_size, batch_size], [spreads[index], gaps[index]])
     title = (
         f"batch size {dep.batch_size}: BN output spread {dep.spread:.2f}, "
         f"train/eval gap {dep.train_eval_gap:.2f}; LN: 0 and 0"
@@ -102,8 +104,9 @@ def batch_dependence_update(dep: BatchDependence, curve_sizes, spreads, gaps) ->
     )
 
 
-def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) -> go.Figure:
-    """Batch norm's output for one case depends on its mini-batch; layer norm's does not."""
+def batch_dependence_figure(curve: DependenceCurve, batch_size: int) -> go.Figure:
+    """Batch norm's output for one case depends on its mini-batch; layer norm's does not (`batch_size`
+    one of `curve.sizes`)."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -144,13 +147,13 @@ def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) ->
         showlegend=False,
         marker=dict(color="black", size=14, symbol="circle-open", line=dict(width=3)),
     )
-    hidden = dep.bn_train.shape[1]
+    hidden = curve.runs[batch_size].bn_train.shape[1]
     fig.update_xaxes(title="hidden unit i", range=[-0.5, hidden - 0.5], dtick=1, row=1, col=1)
     fig.update_yaxes(title="normalized output", range=[-4, 4], row=1, col=1)
-    fig.update_xaxes(title="batch size B", type="log", tickvals=list(curve_sizes), row=1, col=2)
+    fig.update_xaxes(title="batch size B", type="log", tickvals=list(curve.sizes), row=1, col=2)
     fig.update_yaxes(title="mean over units", rangemode="tozero", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, batch_dependence_update(dep, curve_sizes, spreads, gaps))
+    return apply(fig, batch_dependence_update(curve, batch_size))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -158,9 +161,9 @@ def batch_dependence_figure(dep: BatchDependence, curve_sizes, spreads, gaps) ->
 # ----------------------------------------------------------------------------------------------------
 
 
-def gain_bias_update(a, h, gain: float, bias: float) -> Update:
-    """`a`: (H,) one case's summed inputs; `h`: (H,) its layer-normalized output with gain and bias."""
-    a, h = _np(a), _np(h)
+def gain_bias_update(case: GainBiasCase) -> Update:
+    """`case.a`: (H,) one case's summed inputs; `case.h`: (H,) its LN output with `case.gain` and `case.bias`."""
+    a, h, gain, bias = _np(case.a), _np(case.h), case.gain, case.bias
     units = np.arange(a.shape[0])
     span = [-0.5, a.shape[0] - 0.5]
     return Update(
@@ -174,8 +177,9 @@ def gain_bias_update(a, h, gain: float, bias: float) -> Update:
     )
 
 
-def gain_bias_figure(a, h, gain: float, bias: float, a_range: float = 12.0, h_range: float = 8.0) -> go.Figure:
-    """One case before and after layer norm: the gain sets the output's spread, the bias its centre."""
+def gain_bias_figure(case: GainBiasCase, a_range: float = 12.0, h_range: float = 8.0) -> go.Figure:
+    """One case before and after layer norm: the gain sets the output's spread, the bias its centre.
+    `a_range`, `h_range`: the fixed half-heights of the two y axes."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -190,4 +194,4 @@ def gain_bias_figure(a, h, gain: float, bias: float, a_range: float = 12.0, h_ra
     fig.update_yaxes(range=[-a_range, a_range], row=1, col=1)
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
     fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, gain_bias_update(a, h, gain, bias))
+    return apply(fig, gain_bias_update(case))

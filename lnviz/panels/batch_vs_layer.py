@@ -29,40 +29,31 @@ class PoolingPanel(Panel):
             "unit": slider(widgets.IntSlider, "hidden unit i", min=0, max=n_hidden - 1, value=5),
         }
         self.controls = controls
-        self._assemble(figures.pooling_figure(*self._numbers()), controls)
+        self._assemble(figures.pooling_figure(self._numbers()), controls)
 
-    def _numbers(self):
+    def _numbers(self) -> bvl.PooledEntry:
         method, case, unit = (self.controls[k].value for k in ("method", "case", "unit"))
-        mask = bvl.pooled_mask(method, tuple(self.a.shape), case, unit)
-        return self.a, mask, case, unit, method, bvl.pooled_stats(self.a, mask)
+        return bvl.pooled_entry(self.a, method, case, unit)
 
     def compute(self) -> Update:
-        return figures.pooling_update(*self._numbers())
+        return figures.pooling_update(self._numbers())
 
 
 class BatchDependencePanel(Panel):
     """One case's batch-norm output across random mini-batches, against the batch size; LN beside it."""
 
     def __init__(self, n_draws: int = 100, n_hidden: int = 8, seed: int = 0):
-        self.sizes = bvl.BATCH_SIZES
         # every batch size up front (a few ms each): the curve needs them all, and moving the slider
         # is then only a figure update
-        self.runs = bvl.dependence_curve(self.sizes, n_draws=n_draws, n_hidden=n_hidden, seed=seed)
-        self.spreads = [r.spread for r in self.runs.values()]
-        self.gaps = [r.train_eval_gap for r in self.runs.values()]
+        self.curve = bvl.dependence_curve(bvl.BATCH_SIZES, n_draws=n_draws, n_hidden=n_hidden, seed=seed)
         controls = {
-            "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.sizes), value=32),
+            "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.curve.sizes), value=32),
         }
         self.controls = controls
-        self._assemble(
-            figures.batch_dependence_figure(self._dependence(), self.sizes, self.spreads, self.gaps), controls
-        )
-
-    def _dependence(self) -> bvl.BatchDependence:
-        return self.runs[self.controls["batch_size"].value]
+        self._assemble(figures.batch_dependence_figure(self.curve, controls["batch_size"].value), controls)
 
     def compute(self) -> Update:
-        return figures.batch_dependence_update(self._dependence(), self.sizes, self.spreads, self.gaps)
+        return figures.batch_dependence_update(self.curve, self.controls["batch_size"].value)
 
 
 class GainBiasPanel(Panel):
@@ -79,12 +70,11 @@ class GainBiasPanel(Panel):
             "bias": slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.0, step=0.05),
         }
         self.controls = controls
-        self._assemble(figures.gain_bias_figure(*self._numbers()), controls)
+        self._assemble(figures.gain_bias_figure(self._numbers()), controls)
 
-    def _numbers(self):
+    def _numbers(self) -> bvl.GainBiasCase:
         c = {k: w.value for k, w in self.controls.items()}
-        a = c["input_scale"] * self.a0 + c["input_shift"]
-        return a, bvl.layer_norm_case(a, c["gain"], c["bias"]), c["gain"], c["bias"]
+        return bvl.gain_bias_case(self.a0, c["gain"], c["bias"], c["input_scale"], c["input_shift"])
 
     def compute(self) -> Update:
-        return figures.gain_bias_update(*self._numbers())
+        return figures.gain_bias_update(self._numbers())
