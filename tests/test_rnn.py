@@ -317,8 +317,10 @@ def test_wrong_feature_size_raises(name: str) -> None:
     cell = _make(name, "none")
     with pytest.raises(ValueError, match=r"input_size=5.*\(3, 4\)"):
         cell(torch.zeros(3, 4))
-    with pytest.raises(ValueError, match=r"\(batch, input_size\).*\(5,\)"):
-        cell(torch.zeros(5))
+    with pytest.raises(ValueError, match=r"\(batch, input_size\) or \(input_size,\).*\(2, 3, 5\)"):
+        cell(torch.zeros(2, 3, 5))
+    with pytest.raises(ValueError, match=r"input_size=5.*\(4,\)"):
+        cell(torch.zeros(4))
     with pytest.raises(ValueError, match="dtype torch.float32, got torch.float64"):
         cell(torch.zeros(3, 5, dtype=torch.float64))
 

@@ -175,12 +175,15 @@ def _check_step(step: object, who: str) -> None:
 class RecurrentCell(nn.Module):
     """What the three cells share: construction, validation and the two-part computation.
 
-    input_size, hidden_size (H): sizes; norm: "none", "layer" or "batch"; max_steps: the number of
-    time steps with their own batch-norm statistics (norm="batch" only, required there); eps: the
-    norms' eps. Parameters, as in torch's cells (G = number of gate blocks):
+    Positional arguments as torch's cells: input_size, hidden_size (H), bias, device, dtype (the
+    RNN has nonlinearity after bias). Keyword-only: norm, "none", "layer" or "batch" (a norm name
+    given where bias goes is read as norm); max_steps, the number of time steps with their own
+    batch-norm statistics (norm="batch" only, required there); eps, the norms' eps.
+    Parameters, as in torch's cells (G = number of gate blocks):
       weight_ih: (G*H, input_size), weight_hh: (G*H, H), bias_ih, bias_hh: (G*H,).
     A subclass sets `num_gates`, `norm_places` (where it normalizes), `input_projection` and `_step`.
-    bias_ih and bias_hh are None where `norm_replaces_biases`.
+    bias_ih and bias_hh are None with bias=False (as in torch) and where `norm_replaces_biases`;
+    the normalizations keep their gains and biases, which are part of eq. (4).
     """
 
     num_gates: ClassVar[int]
@@ -193,15 +196,22 @@ class RecurrentCell(nn.Module):
         self,
         input_size: int,
         hidden_size: int,
-        norm: str = "none",
-        *,
-        max_steps: int | None = None,
-        eps: float = 1e-5,
+        bias: bool = True,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
+        *,
+        norm: str = "none",
+        max_steps: int | None = None,
+        eps: float = 1e-5,
     ) -> None:
         super().__init__()
         who = type(self).__name__
+        if isinstance(bias, str) and norm == "none":
+            # A norm name where torch has `bias`: `CELLS[kind](input_size, hidden_size, norm)`, the
+            # call of the lessons and models, reads it as the norm.
+            bias, norm = True, bias
+        if not isinstance(bias, bool):
+            raise ValueError(f"{who} expected bias to be True or False, got {bias!r}")
         input_size = positive_int(input_size, "input_size", who)
         hidden_size = positive_int(hidden_size, "hidden_size", who)
         if norm not in NORMS:
@@ -213,15 +223,18 @@ class RecurrentCell(nn.Module):
             )
         if norm != "batch" and max_steps is not None:
             raise ValueError(f"{who} expected max_steps only with norm='batch', got norm={norm!r}")
+        # checked here too, since norm='none' builds no normalization that would check it
+        check_eps(eps, who)
         self.input_size = input_size
         self.hidden_size = hidden_size
+        self.bias = bias
         self.norm = norm
         self.max_steps = max_steps
         factory = {"device": device, "dtype": dtype}
         units = self.num_gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(units, input_size, **factory))
         self.weight_hh = nn.Parameter(torch.empty(units, hidden_size, **factory))
-        if norm != "none" and self.norm_replaces_biases:
+        if not bias or (norm != "none" and self.norm_replaces_biases):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         else:
@@ -299,25 +312,36 @@ class RecurrentCell(nn.Module):
         step: int | None = None,
         return_internals: bool = False,
     ) -> State | tuple[State, CellInternals]:
-        """x: (batch, input_size); state: h (batch, H), for the LSTM (h, c); None means zeros.
+        """x: (batch, input_size) or, unbatched, (input_size,); state: h (batch, H) or (H,), for the
+        LSTM the pair (h, c); None means zeros, as in torch.
 
-        Returns the new state, or (new state, `CellInternals`) if `return_internals`. `step` is the
-        time index: required for norm='batch', where it selects the statistics; ignored otherwise.
+        Returns the new state, batched as x, or (new state, `CellInternals`) if `return_internals`.
+        `step` is the time index: required for norm='batch', where it selects the statistics;
+        ignored otherwise.
         """
         state = self.check_input(x, state, step)
+        unbatched = x.dim() == 1
+        if unbatched:
+            # a batch of one, as torch's cells do it
+            x, state = x.unsqueeze(0), _map_state(state, lambda s: s.unsqueeze(0))
         gi = self.input_projection(x, 0 if step is None else step)
         xw = F.linear(x, self.weight_ih) if return_internals else None
         new_state, internals = self._step(gi, state, step, xw)
+        if unbatched:
+            new_state = _map_state(new_state, lambda s: s.squeeze(0))
+            if internals is not None:
+                internals = CellInternals(*(t.squeeze(0) for t in internals))
         return (new_state, internals) if return_internals else new_state
 
     def check_input(self, x: Tensor, state: State | None, step: int | None, time_dim: bool = False) -> State:
         """Raise ValueError for bad input; return the state, zeros if None.
 
-        x: (batch, input_size), or (time, batch, input_size) if `time_dim`.
+        x: (batch, input_size) or (input_size,), or (time, batch, input_size) if `time_dim`. The
+        state must have x's dtype and device and shape x.shape[-2:-1] + (H,), i.e. (batch, H) or (H,).
         """
         who = type(self).__name__
-        shape = "(time, batch, input_size)" if time_dim else "(batch, input_size)"
-        if x.dim() != (3 if time_dim else 2) or x.shape[-1] != self.input_size:
+        shape = "(time, batch, input_size)" if time_dim else "(batch, input_size) or (input_size,)"
+        if x.dim() not in ((3,) if time_dim else (1, 2)) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{who} expected input of shape {shape} with input_size={self.input_size}, "
                 f"got input of shape {tuple(x.shape)}"
@@ -331,18 +355,20 @@ class RecurrentCell(nn.Module):
                     f"per-step statistics), got None"
                 )
             _check_step(step, who)
-        batch = x.shape[-2]
+        batch = tuple(x.shape[-2:-1])
         if state is None:
-            return self.initial_state(batch, x)
-        self._check_state(state, batch)
+            initial = self.initial_state(batch[0] if batch else 1, x)
+            return initial if batch else _map_state(initial, lambda s: s.squeeze(0))
+        self._check_state(state, batch, x)
         return state
 
-    def _check_state(self, state: State, batch: int) -> None:
-        _check_hidden(state, batch, self.hidden_size, type(self).__name__, "hidden state h")
+    def _check_state(self, state: State, batch: tuple[int, ...], x: Tensor) -> None:
+        _check_hidden(state, batch, self.hidden_size, x, type(self).__name__, "hidden state h")
 
     def extra_repr(self) -> str:
+        bias = "" if self.bias else ", bias=False"
         max_steps = f", max_steps={self.max_steps}" if self.norm == "batch" else ""
-        return f"{self.input_size}, {self.hidden_size}, norm={self.norm!r}{max_steps}"
+        return f"{self.input_size}, {self.hidden_size}{bias}, norm={self.norm!r}{max_steps}"
 
     # -- what each cell defines -------------------------------------------------------------------
 
@@ -353,10 +379,33 @@ class RecurrentCell(nn.Module):
         raise NotImplementedError
 
 
-def _check_hidden(h: object, batch: int, hidden_size: int, who: str, name: str) -> None:
-    if not isinstance(h, Tensor) or h.shape != (batch, hidden_size):
+def _check_hidden(h: object, batch: tuple[int, ...], hidden_size: int, x: Tensor, who: str, name: str) -> None:
+    """h must be a tensor of shape (*batch, hidden_size) with x's dtype and device: torch would
+    otherwise fail inside a matmul, or promote the outputs to the wider dtype."""
+    if not isinstance(h, Tensor) or h.shape != (*batch, hidden_size):
         got = f"shape {tuple(h.shape)}" if isinstance(h, Tensor) else type(h).__name__
-        raise ValueError(f"{who} expected {name} of shape (batch={batch}, hidden_size={hidden_size}), got {got}")
+        expected = f"(batch={batch[0]}, hidden_size={hidden_size})" if batch else f"(hidden_size={hidden_size},)"
+        raise ValueError(f"{who} expected {name} of shape {expected}, got {got}")
+    if h.dtype != x.dtype or h.device != x.device:
+        raise ValueError(
+            f"{who} expected {name} of dtype {x.dtype} on {x.device} (the input's), got dtype {h.dtype} on {h.device}"
+        )
+
+
+def _map_state(state: State, fn) -> State:
+    """fn applied to h, or to both h and c of an LSTM state."""
+    return tuple(fn(s) for s in state) if isinstance(state, (tuple, list)) else fn(state)
+
+
+def _sum(*terms: Tensor | None) -> Tensor | None:
+    """The sum of the terms that are not None (absent biases), or None if all are."""
+    present = [t for t in terms if t is not None]
+    if not present:
+        return None
+    total = present[0]
+    for t in present[1:]:
+        total = total + t
+    return total
 
 
 def _layer_norm(ln: LayerNorm, a: Tensor, bias: Tensor | None) -> Tensor:
@@ -368,21 +417,44 @@ def _layer_norm(ln: LayerNorm, a: Tensor, bias: Tensor | None) -> Tensor:
 
 
 class RNNCell(RecurrentCell):
-    """Elman RNN, h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh), as `torch.nn.RNNCell`.
+    """Elman RNN, h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), f = tanh or relu, as `torch.nn.RNNCell`.
 
-    norm='layer', eq. (4): h' = tanh(ln(x W_ih^T + h W_hh^T)), one `LayerNorm` `ln` over the H
+    norm='layer', eq. (4): h' = f(ln(x W_ih^T + h W_hh^T)), one `LayerNorm` `ln` over the H
     summed inputs, whose gain and bias are the only ones: `bias_ih` and `bias_hh` are None, since a
     bias added before the normalization would be removed with the mean. norm='batch': the same
-    with a `StepwiseBatchNorm` `bn`.
+    with a `StepwiseBatchNorm` `bn`. With nonlinearity='relu' the saturation in `CellInternals`
+    is the fraction of units at 0, where no gradient gets through.
     """
 
     num_gates = 1
     norm_places = (("", 1),)
     norm_replaces_biases = True
 
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        norm: str = "none",
+        max_steps: int | None = None,
+        eps: float = 1e-5,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell expected nonlinearity to be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, device, dtype, norm=norm, max_steps=max_steps, eps=eps)
+        self.nonlinearity = nonlinearity
+        self._activation = torch.tanh if nonlinearity == "tanh" else torch.relu
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+
     def input_projection(self, x: Tensor, step: int = 0) -> Tensor:
         if self.norm == "none":
-            return F.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
+            return F.linear(x, self.weight_ih, _sum(self.bias_ih, self.bias_hh))
         # The normalization needs the whole sum a, so only x W_ih^T can be computed ahead.
         return F.linear(x, self.weight_ih)
 
@@ -392,11 +464,15 @@ class RNNCell(RecurrentCell):
         h = state
         a = torch.addmm(gi, h, self.weight_hh.t())  # a = W_xh x + W_hh h (+ the biases if norm='none')
         pre = a if self.norm == "none" else self._normalize("", a, step)  # eq. (4): g/sigma*(a - mu) + b
-        h_new = torch.tanh(pre)  # eq. (4): f = tanh
+        h_new = self._activation(pre)  # eq. (4): f = tanh (or relu)
         if xw is None:
             return h_new, None
         summed = xw + F.linear(h, self.weight_hh)
-        return h_new, CellInternals(summed, pre, saturated_fraction((), (h_new,)))
+        if self.nonlinearity == "relu":
+            saturation = (h_new == 0).sum(-1).to(h_new.dtype) / h_new.shape[-1]
+        else:
+            saturation = saturated_fraction((), (h_new,))
+        return h_new, CellInternals(summed, pre, saturation)
 
 
 class LSTMCell(RecurrentCell):
@@ -419,22 +495,22 @@ class LSTMCell(RecurrentCell):
     def output(self, state: tuple[Tensor, Tensor]) -> Tensor:
         return state[0]
 
-    def _check_state(self, state: State, batch: int) -> None:
+    def _check_state(self, state: State, batch: tuple[int, ...], x: Tensor) -> None:
         who = type(self).__name__
         if not (isinstance(state, (tuple, list)) and len(state) == 2):
             raise ValueError(f"{who} expected the state to be a pair (h, c), got {type(state).__name__}")
-        _check_hidden(state[0], batch, self.hidden_size, who, "hidden state h")
-        _check_hidden(state[1], batch, self.hidden_size, who, "cell state c")
+        _check_hidden(state[0], batch, self.hidden_size, x, who, "hidden state h")
+        _check_hidden(state[1], batch, self.hidden_size, x, who, "cell state c")
 
     def input_projection(self, x: Tensor, step: int = 0) -> Tensor:
-        bias = self.bias_ih + self.bias_hh
+        bias = _sum(self.bias_ih, self.bias_hh)
         if self.norm == "none":
             return F.linear(x, self.weight_ih, bias)
         if self.norm == "layer":
             # Every bias of eq. (17)-(22), ln_hh's included, is added after a normalization and is
             # the same at every step: one bias vector, added here once for all steps.
-            return _layer_norm(self.ln_ih, F.linear(x, self.weight_ih), self.ln_ih.bias + self.ln_hh.bias + bias)
-        return self.bn_ih(F.linear(x, self.weight_ih), step) + bias
+            return _layer_norm(self.ln_ih, F.linear(x, self.weight_ih), _sum(self.ln_ih.bias, self.ln_hh.bias, bias))
+        return _sum(self.bn_ih(F.linear(x, self.weight_ih), step), bias)
 
     def sequence(self, gi: Tensor, state: State) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """As `RecurrentCell.sequence`; without batch norm, with backpropagation through time
@@ -500,8 +576,8 @@ class GRUCell(RecurrentCell):
         if self.norm == "none":
             return F.linear(x, self.weight_ih, self.bias_ih)
         if self.norm == "layer":
-            return _layer_norm(self.ln_ih, F.linear(x, self.weight_ih), self.ln_ih.bias + self.bias_ih)
-        return self.bn_ih(F.linear(x, self.weight_ih), step) + self.bias_ih
+            return _layer_norm(self.ln_ih, F.linear(x, self.weight_ih), _sum(self.ln_ih.bias, self.bias_ih))
+        return _sum(self.bn_ih(F.linear(x, self.weight_ih), step), self.bias_ih)
 
     def _step(
         self, gi: Tensor, state: State, step: int | None, xw: Tensor | None
@@ -510,9 +586,9 @@ class GRUCell(RecurrentCell):
         if self.norm == "none":
             gh = F.linear(h, self.weight_hh, self.bias_hh)
         elif self.norm == "layer":
-            gh = _layer_norm(self.ln_hh, F.linear(h, self.weight_hh), self.ln_hh.bias + self.bias_hh)
+            gh = _layer_norm(self.ln_hh, F.linear(h, self.weight_hh), _sum(self.ln_hh.bias, self.bias_hh))
         else:
-            gh = self.bn_hh(F.linear(h, self.weight_hh), step) + self.bias_hh
+            gh = _sum(self.bn_hh(F.linear(h, self.weight_hh), step), self.bias_hh)
         two = 2 * self.hidden_size
         rz = torch.sigmoid(gi[:, :two] + gh[:, :two])  # r and z in one call
         r, z = rz.chunk(2, 1)
