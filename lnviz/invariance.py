@@ -148,6 +148,37 @@ def deviation_curves(transformation: str, magnitudes, seed: int = 0) -> dict[str
     return {m: [deviation(m, transformation, g, seed) for g in magnitudes] for m in METHODS}
 
 
+@dataclass(frozen=True)
+class InvarianceView:
+    """One method under one transformation of a given magnitude, and every method's deviation curve.
+
+    comparison: h before and after, (N, H) each, for `method`; magnitudes: (K,) the magnitudes of the
+    curves; curves: {method: (K,) relative deviation at each magnitude} under `transformation`.
+    """
+
+    method: str
+    transformation: str
+    magnitude: float
+    comparison: Comparison
+    magnitudes: tuple[float, ...]
+    curves: dict[str, list[float]]
+
+
+def invariance_view(
+    method: str,
+    transformation: str,
+    magnitude: float,
+    magnitudes: tuple[float, ...],
+    curves: dict[str, list[float]] | None = None,
+    seed: int = 0,
+) -> InvarianceView:
+    """:func:`compare` for one method, with the curves of :func:`deviation_curves` (computed unless given)."""
+    if curves is None:
+        curves = deviation_curves(transformation, magnitudes, seed)
+    comparison = compare(method, transformation, magnitude, seed)
+    return InvarianceView(method, transformation, magnitude, comparison, tuple(magnitudes), curves)
+
+
 def deviations(magnitude: float = 1.0, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, dict[str, float]]:
     """The largest deviation over a few random layers, for every method and transformation."""
     return {m: {t: max(deviation(m, t, magnitude, s) for s in seeds) for t in TRANSFORMATIONS} for m in METHODS}

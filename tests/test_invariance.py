@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lnviz import invariance as inv
+from lnviz.figures.invariance import invariance_figure, invariance_update
 
 
 def test_table_equals_the_papers_table_1():
@@ -95,3 +96,14 @@ def test_bad_arguments_name_what_was_expected(bad):
     args = dict(method="layer", transformation="dataset_rescaling", magnitude=1.0) | bad
     with pytest.raises(ValueError, match="must be"):
         inv.compare(**args)
+
+
+def test_invariance_figure_draws_the_view_and_its_update_covers_every_trace():
+    magnitudes = (0.0, 0.5, 1.0)
+    view = inv.invariance_view("batch", "case_rescaling", 0.5, magnitudes)
+    assert view.comparison.deviation == inv.deviation("batch", "case_rescaling", 0.5)
+    assert view.curves == inv.deviation_curves("case_rescaling", magnitudes)
+    fig = invariance_figure(view)
+    assert len(invariance_update(view).traces) == len(fig.data)
+    assert list(fig.data[0].x) == view.comparison.before.ravel().tolist()
+    assert fig.data[-2].x == (0.5,) and "changed" in fig.layout.title.text

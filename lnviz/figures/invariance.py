@@ -10,7 +10,7 @@ from lnviz import style
 from lnviz.figures.core import Update, apply
 from lnviz.figures.core import label as _label
 from lnviz.figures.core import to_numpy as _np
-from lnviz.invariance import INVARIANCE_TOLERANCE, METHODS, PAPER_TABLE_1, TRANSFORMATIONS, Comparison
+from lnviz.invariance import INVARIANCE_TOLERANCE, METHODS, PAPER_TABLE_1, TRANSFORMATIONS, InvarianceView
 
 __all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_figure"]
 
@@ -23,41 +23,33 @@ __all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_f
 DEVIATION_FLOOR = 1e-17
 
 
-def invariance_update(
-    comparison: Comparison,
-    method: str,
-    transformation: str,
-    magnitude: float,
-    magnitudes,
-    curves: dict[str, list[float]],
-) -> Update:
-    """Left: normalized summed inputs after the transformation against before (N*H points).
-    Right: deviation against magnitude for every method, the chosen one highlighted."""
+def invariance_update(view: InvarianceView) -> Update:
+    """Left: normalized summed inputs after the transformation against before (N*H points), over the
+    fixed diagonal. Right: deviation against magnitude ((K,) per method), `view.method` highlighted."""
+    comparison, method = view.comparison, view.method
     before, after = _np(comparison.before).ravel(), _np(comparison.after).ravel()
     verdict = "invariant" if comparison.deviation < INVARIANCE_TOLERANCE else "changed"
     title = (
-        f"{style.METHOD_NAMES[method]}, {_label(transformation)} x{magnitude:.2f}: "
+        f"{style.METHOD_NAMES[method]}, {_label(view.transformation)} x{view.magnitude:.2f}: "
         f"relative deviation {comparison.deviation:.1e} ({verdict})"
     )
     traces = [dict(x=before, y=after, marker=dict(color=style.METHOD_COLORS[method]))]
     for m in METHODS:
         traces.append(
-            dict(x=list(magnitudes), y=np.maximum(curves[m], DEVIATION_FLOOR), line=dict(width=5 if m == method else 2))
+            dict(
+                x=list(view.magnitudes),
+                y=np.maximum(view.curves[m], DEVIATION_FLOOR),
+                line=dict(width=5 if m == method else 2),
+            )
         )
-    traces.append(dict(x=[magnitude], y=[max(comparison.deviation, DEVIATION_FLOOR)]))
+    traces.append(dict(x=[view.magnitude], y=[max(comparison.deviation, DEVIATION_FLOOR)]))
+    traces.append({})  # the diagonal y = x, drawn once by invariance_figure
     return Update(traces=traces, layout=dict(title=dict(text=title)))
 
 
-def invariance_figure(
-    comparison: Comparison,
-    method: str,
-    transformation: str,
-    magnitude: float,
-    magnitudes,
-    curves: dict[str, list[float]],
-    lim: float = 4.0,
-) -> go.Figure:
-    """Before/after scatter (on the diagonal = invariant) and the deviation of every method."""
+def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
+    """Before/after scatter (on the diagonal = invariant) and the deviation of every method; `lim`: the
+    half-width of the scatter's axes."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -95,10 +87,7 @@ def invariance_figure(
         title="relative deviation", type="log", range=[-17.5, 1], exponentformat="power", dtick=4, row=1, col=2
     )
     fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE)))
-    # the diagonal is appended last, so the update addresses the first traces only
-    update = invariance_update(comparison, method, transformation, magnitude, magnitudes, curves)
-    update.traces.append({})
-    return apply(fig, update)
+    return apply(fig, invariance_update(view))
 
 
 def table_figure(

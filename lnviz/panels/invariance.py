@@ -39,14 +39,13 @@ class InvariancePanel(Panel):
             "magnitude": slider(widgets.FloatSlider, "magnitude", min=0.0, max=2.0, value=1.0, step=0.05),
         }
         self.controls = controls
-        self._assemble(figures.invariance_figure(*self._numbers()), controls)
+        self._assemble(figures.invariance_figure(self._numbers()), controls)
 
-    def _numbers(self):
+    def _numbers(self) -> invariance.InvarianceView:
         method, transformation, magnitude = (self.controls[k].value for k in ("method", "transformation", "magnitude"))
-        comparison = invariance.compare(method, transformation, magnitude, self.seed)
-        return comparison, method, transformation, magnitude, self.MAGNITUDES, self._curves[transformation]
+        return invariance.invariance_view(
+            method, transformation, magnitude, self.MAGNITUDES, self._curves[transformation], self.seed
+        )
 
     def compute(self) -> Update:
-        update = figures.invariance_update(*self._numbers())
-        update.traces.append({})  # the fixed diagonal
-        return update
+        return figures.invariance_update(self._numbers())
