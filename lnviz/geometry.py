@@ -213,12 +213,19 @@ def point(length: float, degrees: float) -> Tensor:
     return torch.tensor([length * math.cos(angle), length * math.sin(angle)], dtype=_DTYPE)
 
 
-def landscape(plane: Plane, extent: float = 4.0, points: int = 64, chunk: int = 512) -> tuple[Tensor, Tensor]:
+@dataclass(frozen=True)
+class Landscape:
+    """The loss over a square grid of the plane: `coords` (P,) the grid lines' coordinates (the same
+    for w_1 and w_2), `values` (P, P) the loss, indexed [w_2, w_1] as a plotly heatmap expects."""
+
+    coords: Tensor
+    values: Tensor
+
+
+def landscape(plane: Plane, extent: float = 4.0, points: int = 64, chunk: int = 512) -> Landscape:
     """The loss on a points x points grid over [-extent, extent]^2, computed at every grid point.
 
-    `points` must be even, so that the grid misses the origin, where LN(0) = 0/0. Returns the
-    coordinates (points,) of the grid lines and the loss (points, points), indexed [w_2, w_1] as a
-    plotly heatmap expects.
+    `points` must be even, so that the grid misses the origin, where LN(0) = 0/0.
     """
     if not (isinstance(points, int) and points >= 2 and points % 2 == 0):
         raise ValueError(f"landscape expected an even number of points >= 2, got {points!r}")
@@ -230,7 +237,7 @@ def landscape(plane: Plane, extent: float = 4.0, points: int = 64, chunk: int = 
     with torch.no_grad(), threads(1):
         # in chunks: every grid point holds an (N, H) output, tens of MB for the whole grid at once
         values = torch.cat([plane.loss(part) for part in grid.split(chunk)])
-    return coords, values.reshape(points, points)
+    return Landscape(coords, values.reshape(points, points))
 
 
 @dataclass(frozen=True)
@@ -298,6 +305,39 @@ def length_sweep(plane: Plane, degrees: float, lr: float, norms: Tensor) -> tupl
     w = norms.to(_DTYPE)[:, None] * point(1.0, degrees)
     _, gradients = plane.loss_and_gradient(w)
     return gradients.norm(dim=-1), _angles(w, w - lr * gradients)
+
+
+@dataclass(frozen=True)
+class PlaneView:
+    """What the weight-plane figure draws for one w and one learning rate.
+
+    step: the gradient step at w; path: (K+1, 2) w and the K steps of gradient descent after it;
+    lengths: (M,) the ||w|| along w's ray at which `grad_norms` (M,) and `turned` (M,), the angle in
+    degrees one step turns w by, were measured (:func:`length_sweep`).
+    """
+
+    step: Step
+    path: Tensor
+    lengths: Tensor
+    grad_norms: Tensor
+    turned: Tensor
+
+
+def plane_view(
+    plane: Plane,
+    length: float,
+    degrees: float,
+    lr: float,
+    lengths: Tensor,
+    path_steps: int = 20,
+    sweep: tuple[Tensor, Tensor] | None = None,
+) -> PlaneView:
+    """The step and the path from w = point(length, degrees), and the curves along its ray at `lengths`
+    (M,). `sweep`: `length_sweep(plane, degrees, lr, lengths)` if already computed: it does not depend
+    on `length`, so a caller moving only ||w|| can keep it."""
+    w = point(length, degrees)
+    grad_norms, turned = length_sweep(plane, degrees, lr, lengths) if sweep is None else sweep
+    return PlaneView(gradient_step(plane, w, lr), descend(plane, w, lr, path_steps), lengths, grad_norms, turned)
 
 
 def tangent_metric(plane: Plane, w: Tensor) -> float:

@@ -152,7 +152,8 @@ def test_plane_weight_rejects_coordinates_that_are_not_pairs(plane):
 
 
 def test_landscape_level_sets_are_rays_from_the_origin(plane):
-    coords, values = G.landscape(plane, extent=4.0, points=16)
+    grid = G.landscape(plane, extent=4.0, points=16)
+    coords, values = grid.coords, grid.values
     assert coords.shape == (16,) and values.shape == (16, 16) and torch.isfinite(values).all()
     # the diagonal of the upper right quadrant is one ray: the loss is the same all along it
     diagonal = torch.stack([values[i, i] for i in range(8, 16)])
@@ -473,19 +474,29 @@ def test_gain_functions_reject_bad_arguments(gain_task, call, message):
 # ----------------------------------------------------------------------------------------------------
 
 
-def plane_numbers(plane, norm=1.0, degrees=90.0, lr=0.3):
-    w = G.point(norm, degrees)
+def plane_view(plane, norm=1.0, degrees=90.0, lr=0.3):
     norms = torch.logspace(-2, 2, 9, base=2, dtype=torch.float64)
-    grad_norms, turned = G.length_sweep(plane, degrees, lr, norms)
-    return G.gradient_step(plane, w, lr), G.descend(plane, w, lr, 5), norms, grad_norms, turned
+    return G.plane_view(plane, norm, degrees, lr, norms, path_steps=5)
+
+
+def test_plane_view_is_the_step_the_path_and_the_sweep_along_ws_ray(plane):
+    view = plane_view(plane, norm=2.0, degrees=30.0)
+    w = G.point(2.0, 30.0)
+    assert torch.equal(view.step.w, w) and view.step.lr == 0.3
+    assert torch.equal(view.path, G.descend(plane, w, 0.3, 5))
+    grad_norms, turned = G.length_sweep(plane, 30.0, 0.3, view.lengths)
+    assert torch.equal(view.grad_norms, grad_norms) and torch.equal(view.turned, turned)
+    given = (grad_norms + 1, turned + 1)
+    assert G.plane_view(plane, 2.0, 30.0, 0.3, view.lengths, sweep=given).grad_norms is given[0]
 
 
 def test_weight_plane_figure_draws_w_its_step_and_the_curves(plane):
-    coords, values = G.landscape(plane, points=8)
-    step, path, norms, grad_norms, turned = plane_numbers(plane, norm=2.0)
-    fig = figures.weight_plane_figure(coords, values, step, path, norms, grad_norms, turned)
+    grid = G.landscape(plane, points=8)
+    view = plane_view(plane, norm=2.0)
+    step, path, grad_norms, turned = view.step, view.path, view.grad_norms, view.turned
+    fig = figures.weight_plane_figure(grid, view)
     assert len(fig.data) == 9
-    assert np.allclose(fig.data[0].z, values.numpy())
+    assert np.allclose(fig.data[0].z, grid.values.numpy())
     circle = np.hypot(fig.data[1].x, fig.data[1].y)
     assert np.allclose(circle, 2.0)
     assert np.allclose(fig.data[3].x, [0, float(step.w[0])]) and np.allclose(fig.data[3].y, [0, float(step.w[1])])
@@ -497,12 +508,12 @@ def test_weight_plane_figure_draws_w_its_step_and_the_curves(plane):
 
 
 def test_weight_plane_update_leaves_the_landscape_alone(plane):
-    coords, values = G.landscape(plane, points=8)
-    fig = figures.weight_plane_figure(coords, values, *plane_numbers(plane))
-    update = figures.weight_plane_update(*plane_numbers(plane, norm=0.5, lr=0.1))
+    grid = G.landscape(plane, points=8)
+    fig = figures.weight_plane_figure(grid, plane_view(plane))
+    update = figures.weight_plane_update(plane_view(plane, norm=0.5, lr=0.1))
     assert update.traces[0] == {}
     apply(fig, update)
-    assert np.allclose(fig.data[0].z, values.numpy()) and np.allclose(np.hypot(fig.data[1].x, fig.data[1].y), 0.5)
+    assert np.allclose(fig.data[0].z, grid.values.numpy()) and np.allclose(np.hypot(fig.data[1].x, fig.data[1].y), 0.5)
 
 
 def test_norm_growth_figure_shows_each_run_and_the_pythagoras_prediction(runs):

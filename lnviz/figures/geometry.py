@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from lnviz import style
 from lnviz.figures.core import Update, apply
 from lnviz.figures.core import to_numpy as _np
-from lnviz.geometry import GAIN_MODELS, GainRun, SGDRun, Step, equilibrium_angle
+from lnviz.geometry import GAIN_MODELS, GainRun, Landscape, PlaneView, SGDRun, equilibrium_angle
 
 __all__ = [
     "weight_plane_update",
@@ -50,10 +50,12 @@ def _circle(radius: float, points: int = 181) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------------
 
 
-def weight_plane_update(step: Step, path, norms, grad_norms, turned) -> Update:
-    """`step` at w; `path`: (K+1, 2) the next K steps from w; `norms`: (M,) the ||w|| at which
-    `grad_norms` (M,) and `turned` (M,) degrees were measured along w's ray."""
-    w, nxt, path = _np(step.w), _np(step.next_w), _np(path)
+def weight_plane_update(view: PlaneView) -> Update:
+    """`view.step` at w; `view.path`: (K+1, 2) the next K steps from w; `view.lengths`: (M,) the ||w||
+    at which `view.grad_norms` (M,) and `view.turned` (M,) degrees were measured along w's ray. The
+    landscape (the first trace) is left as `weight_plane_figure` drew it."""
+    step = view.step
+    w, nxt, path = _np(step.w), _np(step.next_w), _np(view.path)
     circle = _circle(step.length)
     title = (
         f"||w|| = {step.length:.2f}: ||∇L|| = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e}; "
@@ -66,19 +68,20 @@ def weight_plane_update(step: Step, path, norms, grad_norms, turned) -> Update:
             dict(x=path[:, 0], y=path[:, 1]),
             dict(x=[0, w[0]], y=[0, w[1]]),
             dict(x=[w[0], nxt[0]], y=[w[1], nxt[1]]),
-            dict(x=_np(norms), y=_np(grad_norms)),
+            dict(x=_np(view.lengths), y=_np(view.grad_norms)),
             dict(x=[step.length], y=[float(step.gradient.norm())]),
-            dict(x=_np(norms), y=_np(turned)),
+            dict(x=_np(view.lengths), y=_np(view.turned)),
             dict(x=[step.length], y=[step.angle_change]),
         ],
         layout=dict(title=dict(text=title)),
     )
 
 
-def weight_plane_figure(coords, values, step: Step, path, norms, grad_norms, turned) -> go.Figure:
-    """Left: the loss over the plane W = w_1 A + w_2 B (`coords` (P,), `values` (P, P) indexed
-    [w_2, w_1]), with w, the step -lr ∇L and the next steps of gradient descent drawn on it. Right:
-    along w's ray, the gradient norm and the angle one step turns w by, against ||w||."""
+def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
+    """Left: the loss over the plane W = w_1 A + w_2 B (`landscape.values` (P, P) over `landscape.coords`
+    (P,)), with w, the step -lr ∇L and the next steps of gradient descent drawn on it. Right: along
+    w's ray, the gradient norm and the angle one step turns w by, against ||w||."""
+    coords, values = landscape.coords, landscape.values
     extent = float(abs(_np(coords)).max())
     fig = make_subplots(
         rows=2,
@@ -120,7 +123,7 @@ def weight_plane_figure(coords, values, step: Step, path, norms, grad_norms, tur
     )
     fig.add_scatter(
         mode="lines+markers",
-        name=f"the next {len(path) - 1} steps",
+        name=f"the next {len(view.path) - 1} steps",
         row=1,
         col=1,
         line=dict(color="dimgray", width=1, dash="dot"),
@@ -161,12 +164,13 @@ def weight_plane_figure(coords, values, step: Step, path, norms, grad_norms, tur
         )
     fig.update_xaxes(title="w₁ (teacher's direction)", range=[-extent, extent], row=1, col=1)
     fig.update_yaxes(title="w₂", range=[-extent, extent], scaleanchor="x", row=1, col=1)
-    norm_ticks = [v for v in (0.125, 0.25, 0.5, 1, 2, 4, 8) if _np(norms).min() <= v <= _np(norms).max()]
+    lengths = _np(view.lengths)
+    norm_ticks = [v for v in (0.125, 0.25, 0.5, 1, 2, 4, 8) if lengths.min() <= v <= lengths.max()]
     fig.update_xaxes(type="log", tickvals=norm_ticks, ticktext=[f"{v:g}" for v in norm_ticks], col=2)
     fig.update_xaxes(title="||w||", row=2, col=2)
     fig.update_yaxes(**_LOG_AXIS, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.14), title=dict(font=dict(size=style.FONT_SIZE - 2)))
-    return apply(fig, weight_plane_update(step, path, norms, grad_norms, turned))
+    return apply(fig, weight_plane_update(view))
 
 
 # ----------------------------------------------------------------------------------------------------

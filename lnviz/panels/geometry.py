@@ -26,7 +26,7 @@ class WeightPlanePanel(Panel):
     def __init__(self, norm: float = 1.0, degrees: float = 90.0, lr: float = 0.3, seed: int = 0):
         self.plane = geometry.Plane.through_teacher(geometry.make_teacher(seed=seed), seed=seed)
         self._sweeps: dict[tuple[float, float], tuple[torch.Tensor, torch.Tensor]] = {}
-        coords, values = geometry.landscape(self.plane, extent=4.0, points=48)
+        landscape = geometry.landscape(self.plane, extent=4.0, points=48)
         controls = {
             # steps of 2^0.1: the grid holds 0.25, 0.5, 1, 2 and 4, and one key press moves the slider by
             # 0.1 in its exponent, which the handle's aria-valuenow (one decimal) shows, unlike 0.05
@@ -36,23 +36,21 @@ class WeightPlanePanel(Panel):
             "lr": slider(widgets.FloatSlider, "learning rate", min=0.01, max=1.0, step=0.01, value=lr),
         }
         self.controls = controls
-        numbers = self._numbers()
-        self._drawn = figures.weight_plane_update(*numbers)  # what the figure shows now
-        self._assemble(figures.weight_plane_figure(coords, values, *numbers), controls)
+        view = self._numbers()
+        self._drawn = figures.weight_plane_update(view)  # what the figure shows now
+        self._assemble(figures.weight_plane_figure(landscape, view), controls)
 
-    def _numbers(self) -> tuple[geometry.Step, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _numbers(self) -> geometry.PlaneView:
         length, degrees, lr = (self.controls[k].value for k in ("norm", "degrees", "lr"))
-        w = geometry.point(length, degrees)
-        step = geometry.gradient_step(self.plane, w, lr)
-        path = geometry.descend(self.plane, w, lr, self.PATH_STEPS)
         # the curves against ||w|| do not depend on ||w||: moving that slider reuses them
         if (degrees, lr) not in self._sweeps:
             self._sweeps[(degrees, lr)] = geometry.length_sweep(self.plane, degrees, lr, self.LENGTHS)
-        grad_norms, turned = self._sweeps[(degrees, lr)]
-        return step, path, self.LENGTHS, grad_norms, turned
+        return geometry.plane_view(
+            self.plane, length, degrees, lr, self.LENGTHS, self.PATH_STEPS, self._sweeps[(degrees, lr)]
+        )
 
     def compute(self) -> Update:
-        return figures.weight_plane_update(*self._numbers())
+        return figures.weight_plane_update(self._numbers())
 
     def _on_change(self, change: dict) -> None:
         # Send only the properties that changed: plotly validates and compares every array it is given,
