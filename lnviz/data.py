@@ -17,15 +17,21 @@ import http.client
 import importlib.resources
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import torch
+
+try:
+    import fcntl
+except ImportError:  # Windows, where a file another process holds open cannot be deleted anyway
+    fcntl = None
 
 #: Base URLs tried in order. Both serve byte-identical copies of LeCun's files, whose original
 #: home (yann.lecun.com/exdb/mnist) no longer serves them reliably.
@@ -46,6 +52,15 @@ MNIST_SHA256: dict[str, str] = {
     "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+
+#: Sizes in bytes of the standard gzipped IDX files. A download may grow to a tenth beyond its file's
+#: size and no further: a mirror that serves something else is stopped before it fills the disk.
+MNIST_BYTES: dict[str, int] = {
+    "train-images-idx3-ubyte.gz": 9_912_422,
+    "train-labels-idx1-ubyte.gz": 28_881,
+    "t10k-images-idx3-ubyte.gz": 1_648_877,
+    "t10k-labels-idx1-ubyte.gz": 4_542,
 }
 
 IMAGE_SIDE = 28
@@ -89,6 +104,7 @@ def mnist(
     mirrors: Sequence[str] = MNIST_MIRRORS,
     sha256: Mapping[str, str] = MNIST_SHA256,
     timeout: float = 10.0,
+    deadline: float = 120.0,
     fallback: bool = True,
 ) -> Digits:
     """MNIST digits of one split: 60,000 for ``"train"``, 10,000 for ``"test"``.
@@ -96,15 +112,20 @@ def mnist(
     The gzipped IDX files are read from ``root/mnist/`` (``root`` defaults to ``$LNVIZ_DATA``, else
     ``~/.cache/lnviz``). Missing files are downloaded when ``download`` is true, from each of
     ``mirrors`` in turn, and kept only once their SHA-256 matches ``sha256``: a cache never holds a
-    partial or unverified file.
+    partial or unverified file. A mirror gets ``timeout`` seconds to answer or to send the next bytes,
+    and ``deadline`` seconds for the whole file (at most ``timeout`` more while a read is pending); a
+    body larger than a tenth beyond the file's size in ``MNIST_BYTES``, or one whose checksum is wrong,
+    is abandoned: in each case the next mirror is tried. The temporary ``.part`` file of a download
+    that was killed is deleted by the next call that downloads.
 
-    When the files can be neither found nor downloaded (no network, ``download=False``), and
-    ``fallback`` is true, the result is the 10,000 real digits shipped with lnviz, split
-    deterministically into 8,000 train and 2,000 test (stratified by class, shuffled), and a
-    ``MNISTFallbackWarning`` says so once per session. With ``fallback=False`` those cases raise.
+    When the files can be neither found nor downloaded (no network, ``download=False``, a cache
+    root that cannot be written or is not a directory), and ``fallback`` is true, the result is the
+    10,000 real digits shipped with lnviz, split deterministically into 8,000 train and 2,000 test
+    (stratified by class, shuffled), and a ``MNISTFallbackWarning`` says so once per session. With
+    ``fallback=False`` those cases raise.
 
-    A file whose checksum is wrong raises ValueError whatever ``fallback`` says: the network
-    delivered something, and it is not MNIST.
+    When no mirror delivers a file and one of them delivered something that is not MNIST (wrong
+    checksum, too large), ValueError is raised whatever ``fallback`` says.
 
     Returns: Digits(images (N, 28, 28) uint8, labels (N,) int64).
     """
@@ -124,16 +145,28 @@ def mnist(
             raise FileNotFoundError(f"MNIST {split} files {missing} are not in {directory} and download=False")
         return _shipped(split, f"MNIST is not in {directory} and download=False")
     if missing:
-        directory.mkdir(parents=True, exist_ok=True)
+        if not (timeout > 0 and deadline > 0):
+            raise ValueError(f"timeout and deadline must be positive seconds, got {timeout!r} and {deadline!r}")
+        _remove_abandoned_parts(directory)
         for name in missing:
             try:
-                _fetch(name, directory, mirrors, sha256[name], timeout)
+                part, out = _open_part(directory / name)
+            except OSError as err:
+                if not fallback:
+                    raise
+                reason = f"the MNIST cache {directory} cannot be written ({err}); set LNVIZ_DATA to choose another"
+                return _shipped(split, reason)
+            try:
+                _fetch(name, part, out, directory / name, mirrors, sha256[name], timeout, deadline)
             except ConnectionError as err:
                 if not fallback:
                     raise
                 # Why the last mirror failed is enough for one line; the full story is in err.
                 reason = f"MNIST download failed ({err.__cause__}); pass download=False to skip it"
                 return _shipped(split, reason)
+            finally:
+                out.close()
+                part.unlink(missing_ok=True)
 
     for name in names:
         actual = _sha256_of(directory / name)
@@ -249,46 +282,106 @@ def _cache_dir(root: str | os.PathLike[str] | None) -> Path:
     return Path(root).expanduser() / "mnist"
 
 
-def _fetch(name: str, directory: Path, mirrors: Sequence[str], sha256: str, timeout: float) -> None:
-    """Download ``name`` from the first mirror that delivers it whole; else ConnectionError."""
-    failures = []
+def _remove_abandoned_parts(directory: Path) -> None:
+    """Delete the ``.part`` files of downloads whose process has died (killed, or the machine stopped).
+
+    A live download holds a lock on its ``.part`` file (see ``_open_part``), so a second notebook
+    downloading at the same time keeps its file. Where there is no fcntl (Windows), a file open in
+    another process cannot be deleted, which protects it just as well.
+    """
+    for part in directory.glob(".*.part") if directory.is_dir() else ():
+        try:
+            if fcntl is None:
+                part.unlink()
+                continue
+            with part.open("rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                part.unlink()
+        except OSError:  # locked by a live download, already gone, or a read-only cache
+            continue
+
+
+def _open_part(dest: Path) -> tuple[Path, BinaryIO]:
+    """A new temporary file beside ``dest``, locked for as long as it is open.
+
+    Raises OSError when the cache cannot be written: a read-only root, or a file where a directory
+    should be.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    out = os.fdopen(fd, "w+b")
+    if fcntl is not None:
+        fcntl.flock(out, fcntl.LOCK_EX)
+    return Path(partial), out
+
+
+def _fetch(
+    name: str,
+    part: Path,
+    out: BinaryIO,
+    dest: Path,
+    mirrors: Sequence[str],
+    sha256: str,
+    timeout: float,
+    deadline: float,
+) -> None:
+    """Download ``name`` into ``out`` (the open file ``part``) from the first mirror that delivers it
+    whole and verified, then rename ``part`` to ``dest``.
+
+    os.replace within one directory is atomic, so a reader (or a second notebook) sees either no
+    file or the whole verified one. When every mirror fails: ValueError if one of them delivered
+    something that is not the file, else ConnectionError.
+    """
+    failures: list[tuple[str, Exception]] = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + name
+        out.seek(0)
+        out.truncate()
         try:
-            _download(url, directory / name, sha256, timeout)
-            return
-        except _NETWORK_ERRORS as err:
+            _download(url, out, sha256, MNIST_BYTES[name] * 11 // 10, timeout, deadline)
+        except (*_NETWORK_ERRORS, ValueError) as err:
             failures.append((url, err))
+            continue
+        out.flush()
+        if fcntl is None:
+            out.close()  # Windows renames only closed files
+        os.replace(part, dest)
+        return
     report = "; ".join(f"{url}: {err}" for url, err in failures)
+    if any(isinstance(err, ValueError) for _, err in failures):
+        raise ValueError(f"could not download {name}: {report}")
     raise ConnectionError(f"could not download {name}: {report}") from failures[-1][1]
 
 
-def _download(url: str, dest: Path, sha256: str, timeout: float) -> None:
-    """Fetch ``url`` to ``dest`` through a temporary file beside it, renamed once whole and verified.
+def _download(url: str, out: BinaryIO, sha256: str, max_bytes: int, timeout: float, deadline: float) -> None:
+    """Write the body at ``url`` to ``out``, checking its size, duration and SHA-256 as it comes.
 
-    os.replace within one directory is atomic, so a reader (or a second notebook) sees either no
-    file or the whole verified one, even if this process is interrupted.
+    Network failures (including the deadline) raise one of _NETWORK_ERRORS, a body that is not the
+    file (too large, wrong checksum) ValueError.
     """
-    fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        received = 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            announced = response.headers.get("Content-Length")
-            while chunk := response.read(_CHUNK_BYTES):
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-        # http.client returns a short body without complaint when the server closes early.
-        if announced is not None and received != int(announced):
-            raise ConnectionError(f"transfer ended after {received} of {announced} bytes")
-        actual = digest.hexdigest()
-        if actual != sha256:
-            raise ValueError(f"{dest.name} from {url}: expected sha256 {sha256}, got {actual}; it was not kept")
-        os.replace(partial, dest)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    give_up = time.monotonic() + deadline
+    digest = hashlib.sha256()
+    received = 0
+    with urllib.request.urlopen(url, timeout=min(timeout, deadline)) as response:
+        announced = response.headers.get("Content-Length")
+        if announced is not None and int(announced) > max_bytes:
+            raise ValueError(f"announced {announced} bytes, more than the {max_bytes} bytes expected at most")
+        # read1 returns after one socket read: a server that trickles bytes cannot hold one read open
+        # past the deadline, as read(n) would until n bytes arrive.
+        while chunk := response.read1(_CHUNK_BYTES):
+            received += len(chunk)
+            if received > max_bytes:
+                raise ValueError(f"more than the {max_bytes} bytes expected at most; stopped there")
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"not complete within the deadline of {deadline:g} s ({received} bytes received)")
+            out.write(chunk)
+            digest.update(chunk)
+    # http.client returns a short body without complaint when the server closes early.
+    if announced is not None and received != int(announced):
+        raise ConnectionError(f"transfer ended after {received} of {announced} bytes")
+    actual = digest.hexdigest()
+    if actual != sha256:
+        raise ValueError(f"expected sha256 {sha256}, got {actual}; it was not kept")
 
 
 def _sha256_of(path: Path) -> str:

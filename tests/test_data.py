@@ -9,7 +9,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.resources
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -22,6 +25,7 @@ import pytest
 import torch
 
 from lnviz.data import (
+    MNIST_BYTES,
     MNIST_FILES,
     VALID_PIXELS_PER_STEP,
     Digits,
@@ -93,15 +97,24 @@ class FakeMirror:
     digits: dict[str, Digits] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
-    # file name -> "truncate" (announce the full length, send half, close) or "hang" (send nothing)
+    # file name -> "truncate" (announce the full length, send half, close), "hang" (send nothing),
+    # "trickle" (one byte every TRICKLE_SECONDS), "flood" (FLOOD_BYTES of zeros, no length announced)
+    # or "announce" (announce ANNOUNCED_BYTES, send the file)
     mode: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)
+
+
+TRICKLE_SECONDS = 0.05
+FLOOD_BYTES = 64 << 20
+ANNOUNCED_BYTES = 300_000_000
 
 
 @pytest.fixture
 def mirror():
     """A loopback HTTP server (ephemeral port, own thread) serving MNIST-named IDX files:
-    50 train and 30 test digits, at ``mirror.url``; other paths give 404."""
+    50 train and 30 test digits, at ``mirror.url``, and the same files with one byte flipped under
+    ``/corrupt/`` instead of ``/mnist/``; other paths give 404."""
     served = FakeMirror()
     for split, n in (("train", 50), ("test", 30)):
         served.digits[split] = synthetic(n, seed=len(split))
@@ -114,21 +127,39 @@ def mirror():
         def do_GET(self) -> None:
             served.requests.append(self.path)
             folder, _, name = self.path.rpartition("/")
-            if folder != "/mnist" or name not in served.files:
+            if folder not in ("/mnist", "/corrupt") or name not in served.files:
                 self.send_error(404)
                 return
             body = served.files[name]
-            if served.mode.get(name) == "hang":
+            if folder == "/corrupt":
+                body = body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
+            mode = served.mode.get(name)
+            if mode == "hang":
                 time.sleep(1.0)
                 return
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
+            if mode != "flood":
+                self.send_header("Content-Length", str(ANNOUNCED_BYTES if mode == "announce" else len(body)))
             self.end_headers()
-            if served.mode.get(name) == "truncate":
+            if mode == "truncate":
                 self.wfile.write(body[: len(body) // 2])
                 self.close_connection = True
                 return
-            self.wfile.write(body)
+            try:
+                if mode == "trickle":
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        time.sleep(TRICKLE_SECONDS)
+                elif mode == "flood":
+                    chunk = bytes(1 << 16)
+                    for _ in range(FLOOD_BYTES // len(chunk)):
+                        self.wfile.write(chunk)
+                        served.sent[name] = served.sent.get(name, 0) + len(chunk)
+                else:
+                    self.wfile.write(body)
+            except OSError:  # the client hung up, as it should on a body it does not want
+                pass
+            self.close_connection = True
 
         def log_message(self, *args) -> None:
             pass
@@ -226,6 +257,114 @@ def test_a_server_that_does_not_answer_times_out(mirror, tmp_path):
     with pytest.raises(ConnectionError, match="t10k-images-idx3-ubyte.gz"):
         mnist("test", root=tmp_path, mirrors=(mirror.url,), sha256=mirror.sha256, timeout=0.2, fallback=False)
     assert cached(tmp_path) == []
+
+
+def test_a_server_that_trickles_bytes_is_abandoned_at_the_deadline(mirror, tmp_path):
+    # A byte every 50 ms never leaves the socket idle for `timeout`; only the deadline ends it.
+    name = "t10k-labels-idx1-ubyte.gz"
+    mirror.mode[name] = "trickle"
+    assert len(mirror.files[name]) * TRICKLE_SECONDS > 2.0
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=rf"{name}.*deadline of 0.3 s"):
+        mnist(
+            "test",
+            root=tmp_path,
+            mirrors=(mirror.url,),
+            sha256=mirror.sha256,
+            timeout=0.2,
+            deadline=0.3,
+            fallback=False,
+        )
+    assert time.monotonic() - start < 1.5
+    assert cached(tmp_path) == ["t10k-images-idx3-ubyte.gz"]
+
+
+@pytest.mark.parametrize("mode", ["flood", "announce"])
+def test_a_body_larger_than_the_file_is_stopped_and_not_kept(mirror, tmp_path, mode):
+    name = "t10k-labels-idx1-ubyte.gz"
+    mirror.mode[name] = mode
+    expected = "more than the" if mode == "flood" else f"announced {ANNOUNCED_BYTES} bytes, more than the"
+    with pytest.raises(ValueError, match=rf"{name}.*{expected} \d+ bytes expected at most"):
+        mnist("test", root=tmp_path, mirrors=(mirror.url,), sha256=mirror.sha256)
+    # Stopped near the cap (a few socket buffers of slack), long before the body's end.
+    assert mirror.sent.get(name, 0) < FLOOD_BYTES // 4
+    assert cached(tmp_path) == ["t10k-images-idx3-ubyte.gz"]
+
+
+def test_the_size_cap_leaves_room_for_the_real_files():
+    assert set(MNIST_BYTES) == {name for names in MNIST_FILES.values() for name in names}
+    # The standard training images, 60,000 of them in 9.9 MB of gzip.
+    assert 9_000_000 < MNIST_BYTES["train-images-idx3-ubyte.gz"] < 11_000_000
+
+
+def test_a_corrupt_file_from_one_mirror_is_replaced_from_the_next(mirror, tmp_path):
+    corrupt = mirror.url.replace("/mnist/", "/corrupt/")
+    digits = mnist("test", root=tmp_path, mirrors=(corrupt, mirror.url), sha256=mirror.sha256, fallback=False)
+    np.testing.assert_array_equal(digits.images, mirror.digits["test"].images)
+    assert {f"/corrupt/{name}" for name in MNIST_FILES["test"]} <= set(mirror.requests)
+    assert cached(tmp_path) == sorted(MNIST_FILES["test"])
+
+
+def test_a_killed_download_leaves_a_part_file_that_the_next_call_deletes(mirror, tmp_path):
+    mirror.mode["t10k-images-idx3-ubyte.gz"] = "trickle"
+    call = (
+        f"from lnviz.data import mnist; mnist('test', root={str(tmp_path)!r}, mirrors=({mirror.url!r},), "
+        f"sha256={mirror.sha256!r}, timeout=60, deadline=60, fallback=False)"
+    )
+    download = subprocess.Popen([sys.executable, "-c", call])
+    try:
+        give_up = time.monotonic() + 60
+        while not any(name.endswith(".part") for name in cached(tmp_path)):
+            assert download.poll() is None and time.monotonic() < give_up, "the download never started"
+            time.sleep(0.05)
+    finally:
+        download.kill()  # SIGKILL: no except or finally clause of the download runs
+        download.wait()
+    assert [name for name in cached(tmp_path) if name.endswith(".part")]
+
+    del mirror.mode["t10k-images-idx3-ubyte.gz"]
+    mnist("test", root=tmp_path, mirrors=(mirror.url,), sha256=mirror.sha256, fallback=False)
+    assert cached(tmp_path) == sorted(MNIST_FILES["test"])
+
+
+def test_the_part_file_of_a_live_download_is_left_alone(mirror, tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    (tmp_path / "mnist").mkdir()
+    live = tmp_path / "mnist" / ".t10k-images-idx3-ubyte.gz.other.part"
+    with live.open("wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a download in another notebook holds it
+        mnist("test", root=tmp_path, mirrors=(mirror.url,), sha256=mirror.sha256, fallback=False)
+        assert live.exists()
+
+
+def unwritable_directory(tmp_path: Path) -> Path:
+    """A directory this process cannot create anything in."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if not os.access(folder, os.W_OK):
+        return folder
+    # Root ignores permissions; /sys refuses new directories even to root.
+    try:
+        (Path("/sys") / "lnviz-probe").mkdir()
+    except OSError:
+        return Path("/sys")
+    pytest.skip("no directory here refuses to be written to")
+
+
+@pytest.mark.parametrize("kind", ["read-only directory", "regular file"])
+def test_a_cache_root_that_cannot_be_written_falls_back_to_the_shipped_digits(mirror, tmp_path, kind):
+    if kind == "regular file":
+        root = tmp_path / "a-file"
+        root.write_text("not a directory")
+    else:
+        root = unwritable_directory(tmp_path)
+    with pytest.warns(MNISTFallbackWarning, match="cannot be written"):
+        digits = mnist("test", root=root, mirrors=(mirror.url,), sha256=mirror.sha256)
+    assert digits.images.shape == (2000, 28, 28)
+    assert mirror.requests == []
+    with pytest.raises(OSError):
+        mnist("test", root=root, mirrors=(mirror.url,), sha256=mirror.sha256, fallback=False)
 
 
 def test_a_refused_connection_falls_back_with_one_line(tmp_path):
