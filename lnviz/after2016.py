@@ -52,6 +52,8 @@ class Recentering:
     """One row `a`: (H,) = scale * pattern + shift, its LN and RMS norm outputs (H,) each (gain 1, no
     eps), and how far each output moved from that of the plain pattern (relative Frobenius norm)."""
 
+    shift: float
+    scale: float
     a: Tensor
     layer: Tensor
     rms: Tensor
@@ -76,7 +78,7 @@ def recentering(shift: float, scale: float = 1.0, n_hidden: int = 16, seed: int 
     def change(out: Tensor) -> float:
         return (torch.linalg.norm(out - base) / torch.linalg.norm(base)).item()
 
-    return Recentering(a, layer, rms, change(layer), change(rms))
+    return Recentering(shift, scale, a, layer, rms, change(layer), change(rms))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -192,6 +194,22 @@ def gradient_profile(n_layers: int, d_model: int, norm_position: str, norm: str 
         return layer_gradient_norms(model, tokens)
 
 
+@dataclass(frozen=True)
+class GradientProfiles:
+    """Per-layer gradient norms (n_layers,) of the same freshly initialized Transformer with `norm`
+    after each residual sum (`post`) and inside each branch (`pre`)."""
+
+    norm: str
+    post: Tensor
+    pre: Tensor
+
+
+def gradient_profiles(n_layers: int, d_model: int, norm: str = "layer", seed: int = 0) -> GradientProfiles:
+    """:func:`gradient_profile` post-LN and pre-LN, from the same seed."""
+    post, pre = (gradient_profile(n_layers, d_model, position, norm, seed) for position in ("post", "pre"))
+    return GradientProfiles(norm, post, pre)
+
+
 def growth(profile: Tensor) -> float:
     """Last layer's gradient norm over the first layer's: > 1 when gradients grow towards the output."""
     return (profile[-1] / profile[0]).item()
@@ -273,3 +291,22 @@ def variance_sweep(variances: Tensor, n_hidden: int = 16, seed: int = 0) -> dict
     """{convention: (N,) output std} for the pattern scaled to each of `variances`: (N,)."""
     rows = torch.stack([small_variance_row(float(v), n_hidden, seed) for v in variances])
     return {name: output_std(normalize(rows, name)) for name in CONVENTIONS}
+
+
+@dataclass(frozen=True)
+class EpsView:
+    """One row in every convention (`comparison`), and every convention's output std against the
+    variance: `curves` {convention: (N,)} at `variances` (N,)."""
+
+    comparison: EpsComparison
+    variances: Tensor
+    curves: dict[str, Tensor]
+
+
+def eps_view(
+    variance: float, variances: Tensor, curves: dict[str, Tensor] | None = None, n_hidden: int = 16, seed: int = 0
+) -> EpsView:
+    """:func:`eps_comparison` at `variance`, with the :func:`variance_sweep` at `variances` (computed unless given)."""
+    if curves is None:
+        curves = variance_sweep(variances, n_hidden, seed)
+    return EpsView(eps_comparison(variance, n_hidden, seed), variances, curves)

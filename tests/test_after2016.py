@@ -390,19 +390,19 @@ def test_normalize_rejects_an_unknown_convention():
 
 def test_recentering_figure_shows_the_row_and_both_outputs():
     rec = A.recentering(2.0, 0.5)
-    fig = figs.recentering_figure(rec, 2.0, 0.5)
+    fig = figs.recentering_figure(rec)
     assert len(fig.data) == 3
     for trace, values in zip(fig.data, (rec.a, rec.layer, rec.rms)):
         np.testing.assert_allclose(trace.y, values.numpy())
-    assert f"{rec.rms_change:.2f}" in fig.layout.title.text
+    assert f"{rec.rms_change:.2f}" in fig.layout.title.text and "shift +2.00, scale 0.50" in fig.layout.title.text
     other = A.recentering(-1.0, 0.5)
-    figs.apply(fig, figs.recentering_update(other, -1.0, 0.5))
+    figs.apply(fig, figs.recentering_update(other))
     np.testing.assert_allclose(fig.data[2].y, other.rms.numpy())
 
 
 def test_gradient_norms_figure_puts_post_and_pre_side_by_side():
     post, pre = torch.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 0.8, 0.5])
-    fig = figs.gradient_norms_figure(post, pre, "layer")
+    fig = figs.gradient_norms_figure(A.GradientProfiles("layer", post, pre))
     assert [t.xaxis for t in fig.data] == ["x", "x2"]
     np.testing.assert_allclose(fig.data[0].y, post.numpy())
     np.testing.assert_allclose(fig.data[1].y, pre.numpy())
@@ -412,11 +412,21 @@ def test_gradient_norms_figure_puts_post_and_pre_side_by_side():
     assert "4.00 post-LN" in title and "0.50 pre-LN" in title and "8.0x" in title
 
 
+def test_gradient_profiles_are_post_and_pre_ln_from_one_seed():
+    profiles = A.gradient_profiles(2, 16, "rms", seed=3)
+    assert profiles.norm == "rms"
+    torch.testing.assert_close(profiles.post, A.gradient_profile(2, 16, "post", "rms", seed=3))
+    torch.testing.assert_close(profiles.pre, A.gradient_profile(2, 16, "pre", "rms", seed=3))
+
+
 def test_eps_figure_marks_each_conventions_std_at_the_current_variance():
     variances = torch.logspace(-9, 1, 11, dtype=torch.float64)
-    curves = A.variance_sweep(variances)
-    comparison = A.eps_comparison(1e-6)
-    fig = figs.eps_conventions_figure(comparison, variances, curves)
+    view = A.eps_view(1e-6, variances)
+    comparison, curves = view.comparison, view.curves
+    assert comparison.stds == A.eps_comparison(1e-6).stds
+    for name, curve in A.variance_sweep(variances).items():
+        torch.testing.assert_close(curves[name], curve)
+    fig = figs.eps_conventions_figure(view)
     n = len(A.CONVENTIONS)
     assert len(fig.data) == 2 * n + 1
     marker = fig.data[-1]

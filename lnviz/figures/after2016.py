@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lnviz import style
-from lnviz.after2016 import CONVENTIONS, EpsComparison, Recentering
+from lnviz.after2016 import CONVENTIONS, EpsView, GradientProfiles, Recentering
 from lnviz.figures.core import Update, apply
 from lnviz.figures.core import to_numpy as _np
 
@@ -34,11 +34,11 @@ def _base(**layout) -> go.Figure:
 # ----------------------------------------------------------------------------------------------------
 
 
-def recentering_update(rec: Recentering, shift: float, scale: float) -> Update:
+def recentering_update(rec: Recentering) -> Update:
     """Left: the row a (H,). Right: its LN and RMS norm outputs, unit by unit."""
     units = np.arange(rec.a.shape[0])
     title = (
-        f"shift {shift:+.2f}, scale {scale:.2f}: LN output moved {rec.layer_change:.1e}, "
+        f"shift {rec.shift:+.2f}, scale {rec.scale:.2f}: LN output moved {rec.layer_change:.1e}, "
         f"RMS norm output moved {rec.rms_change:.2f}"
     )
     return Update(
@@ -47,8 +47,9 @@ def recentering_update(rec: Recentering, shift: float, scale: float) -> Update:
     )
 
 
-def recentering_figure(rec: Recentering, shift: float, scale: float, h_range: float = 3.5) -> go.Figure:
-    """A row shifted and scaled, and what LN and RMS norm make of it: only RMS norm feels the shift."""
+def recentering_figure(rec: Recentering, h_range: float = 3.5) -> go.Figure:
+    """A row shifted and scaled, and what LN and RMS norm make of it: only RMS norm feels the shift.
+    `h_range`: the fixed half-height of the outputs' axis."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -76,7 +77,7 @@ def recentering_figure(rec: Recentering, shift: float, scale: float, h_range: fl
     fig.update_xaxes(title="hidden unit i", range=[-0.5, rec.a.shape[0] - 0.5])
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, recentering_update(rec, shift, scale))
+    return apply(fig, recentering_update(rec))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -84,11 +85,11 @@ def recentering_figure(rec: Recentering, shift: float, scale: float, h_range: fl
 # ----------------------------------------------------------------------------------------------------
 
 
-def gradient_norms_update(post, pre, norm: str) -> Update:
-    """`post`, `pre`: (n_layers,) gradient norms of each layer's feed-forward weights."""
-    post, pre = _np(post), _np(pre)
+def gradient_norms_update(profiles: GradientProfiles) -> Update:
+    """`profiles.post`, `profiles.pre`: (n_layers,) gradient norms of each layer's feed-forward weights."""
+    post, pre = _np(profiles.post), _np(profiles.pre)
     layers = np.arange(1, post.shape[0] + 1)
-    name = style.METHOD_NAMES[norm]
+    name = style.METHOD_NAMES[profiles.norm]
     title = (
         f"{post.shape[0]} layers, {name}: last/first layer {post[-1] / post[0]:.2f} post-LN, "
         f"{pre[-1] / pre[0]:.2f} pre-LN; last layer post/pre {post[-1] / pre[-1]:.1f}x"
@@ -96,8 +97,9 @@ def gradient_norms_update(post, pre, norm: str) -> Update:
     return Update(traces=[dict(x=layers, y=post), dict(x=layers, y=pre)], layout=dict(title=dict(text=title)))
 
 
-def gradient_norms_figure(post, pre, norm: str, max_layers: int = 12) -> go.Figure:
-    """Per-layer gradient norms at initialization, post-LN and pre-LN side by side on one log scale."""
+def gradient_norms_figure(profiles: GradientProfiles, max_layers: int = 12) -> go.Figure:
+    """Per-layer gradient norms at initialization, post-LN and pre-LN side by side on one log scale;
+    the layer axis is fixed to `max_layers`."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -117,7 +119,7 @@ def gradient_norms_figure(post, pre, norm: str, max_layers: int = 12) -> go.Figu
     fig.update_xaxes(title="layer (1 = next to the input)", range=[0.5, max_layers + 0.5], dtick=1)
     fig.update_yaxes(title="gradient norm of W1, W2", type="log", row=1, col=1)
     fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, gradient_norms_update(post, pre, norm))
+    return apply(fig, gradient_norms_update(profiles))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -125,9 +127,10 @@ def gradient_norms_figure(post, pre, norm: str, max_layers: int = 12) -> go.Figu
 # ----------------------------------------------------------------------------------------------------
 
 
-def eps_conventions_update(comparison: EpsComparison, variances, curves: dict) -> Update:
-    """Left: the row normalized in each convention. Right: `curves`, {convention: (N,) output std at
-    each of `variances`: (N,)}, with this row's variance and stds marked."""
+def eps_conventions_update(view: EpsView) -> Update:
+    """Left: the row (H,) normalized in each convention. Right: `view.curves`, {convention: (N,) output
+    std at each of `view.variances`: (N,)}, with this row's variance and stds marked."""
+    comparison, variances, curves = view.comparison, view.variances, view.curves
     outputs, stds = comparison.outputs, comparison.stds
     units = np.arange(comparison.row.shape[0])
     traces = [dict(x=units, y=_np(outputs[name])) for name in CONVENTIONS]
@@ -139,9 +142,10 @@ def eps_conventions_update(comparison: EpsComparison, variances, curves: dict) -
     )
 
 
-def eps_conventions_figure(comparison: EpsComparison, variances, curves: dict, h_range: float = 3.0) -> go.Figure:
+def eps_conventions_figure(view: EpsView, h_range: float = 3.0) -> go.Figure:
     """One row of small variance normalized in each framework's convention, and the output std of each
-    against the row's variance (1 is what the paper's eq. (3) promises)."""
+    against the row's variance (1 is what the paper's eq. (3) promises). `h_range`: the fixed
+    half-height of the row's axis."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -180,4 +184,4 @@ def eps_conventions_figure(comparison: EpsComparison, variances, curves: dict, h
     fig.update_xaxes(title="variance of the row's summed inputs", type="log", exponentformat="power", row=1, col=2)
     fig.update_yaxes(title="std of the normalized row", range=[0, 1.08], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, eps_conventions_update(comparison, variances, curves))
+    return apply(fig, eps_conventions_update(view))

@@ -23,14 +23,14 @@ class RecenteringPanel(Panel):
             "scale": slider(widgets.FloatLogSlider, "scale", base=10, min=-1, max=1, value=1.0, step=0.05),
         }
         self.controls = controls
-        self._assemble(figures.recentering_figure(*self._numbers()), controls)
+        self._assemble(figures.recentering_figure(self._numbers()), controls)
 
-    def _numbers(self) -> tuple[after2016.Recentering, float, float]:
+    def _numbers(self) -> after2016.Recentering:
         shift, scale = self.controls["shift"].value, self.controls["scale"].value
-        return after2016.recentering(shift, scale, self.n_hidden, self.seed), shift, scale
+        return after2016.recentering(shift, scale, self.n_hidden, self.seed)
 
     def compute(self) -> Update:
-        return figures.recentering_update(*self._numbers())
+        return figures.recentering_update(self._numbers())
 
 
 class NormPositionPanel(Panel):
@@ -41,7 +41,7 @@ class NormPositionPanel(Panel):
     """
 
     def __init__(self, n_layers: int = 12, d_model: int = 32, norm: str = "layer", seed: int = 0):
-        self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._cache: dict[tuple, after2016.GradientProfiles] = {}
         controls = {
             "n_layers": slider(widgets.IntSlider, "layers L", min=2, max=12, value=n_layers, continuous_update=False),
             "d_model": slider(
@@ -56,20 +56,16 @@ class NormPositionPanel(Panel):
             "seed": slider(widgets.IntSlider, "initialization seed", min=0, max=9, value=seed, continuous_update=False),
         }
         self.controls = controls
-        self._assemble(figures.gradient_norms_figure(*self._numbers(), max_layers=controls["n_layers"].max), controls)
+        self._assemble(figures.gradient_norms_figure(self._numbers(), max_layers=controls["n_layers"].max), controls)
 
-    def _numbers(self) -> tuple[torch.Tensor, torch.Tensor, str]:
+    def _numbers(self) -> after2016.GradientProfiles:
         key = tuple(self.controls[k].value for k in ("n_layers", "d_model", "norm", "seed"))
         if key not in self._cache:
-            n_layers, d_model, norm, seed = key
-            self._cache[key] = tuple(
-                after2016.gradient_profile(n_layers, d_model, position, norm, seed) for position in ("post", "pre")
-            )
-        post, pre = self._cache[key]
-        return post, pre, key[2]
+            self._cache[key] = after2016.gradient_profiles(*key)
+        return self._cache[key]
 
     def compute(self) -> Update:
-        return figures.gradient_norms_update(*self._numbers())
+        return figures.gradient_norms_update(self._numbers())
 
 
 class EpsConventionPanel(Panel):
@@ -94,11 +90,11 @@ class EpsConventionPanel(Panel):
             ),
         }
         self.controls = controls
-        self._assemble(figures.eps_conventions_figure(*self._numbers()), controls)
+        self._assemble(figures.eps_conventions_figure(self._numbers()), controls)
 
-    def _numbers(self) -> tuple[after2016.EpsComparison, torch.Tensor, dict[str, torch.Tensor]]:
-        comparison = after2016.eps_comparison(self.controls["variance"].value, self.n_hidden, self.seed)
-        return comparison, self.VARIANCES, self._curves
+    def _numbers(self) -> after2016.EpsView:
+        variance = self.controls["variance"].value
+        return after2016.eps_view(variance, self.VARIANCES, self._curves, self.n_hidden, self.seed)
 
     def compute(self) -> Update:
-        return figures.eps_conventions_update(*self._numbers())
+        return figures.eps_conventions_update(self._numbers())
