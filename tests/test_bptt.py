@@ -39,6 +39,20 @@ def _stepwise(cell: LSTMCell, x: torch.Tensor, state: tuple[torch.Tensor, torch.
     return torch.stack(outputs, 1), state
 
 
+def _lay_out(w: torch.Tensor, layout: str) -> torch.Tensor:
+    """w's values in another memory layout: "row-major" (torch's default), "column-major" (w^T is
+    contiguous) or "strided" (a view with a step of 2 along the columns: neither)."""
+    if layout == "row-major":
+        return w.contiguous()
+    if layout == "column-major":
+        return w.t().contiguous().t()
+    if layout == "strided":
+        wide = w.new_zeros(w.shape[0], 2 * w.shape[1])
+        wide[:, ::2] = w
+        return wide[:, ::2]
+    raise ValueError(f"_lay_out expected layout 'row-major', 'column-major' or 'strided', got {layout!r}")
+
+
 @pytest.mark.parametrize("norm", ["none", "layer"])
 @pytest.mark.parametrize("loss_on", ["outputs and state", "outputs only", "cell state only"])
 def test_outputs_state_and_every_gradient_equal_autograd_through_the_cell_step(norm: str, loss_on: str) -> None:
@@ -69,17 +83,23 @@ def test_outputs_state_and_every_gradient_equal_autograd_through_the_cell_step(n
             assert expected.abs().max() > 1e-6, f"{name}'s gradient is zero: the comparison shows nothing"
 
 
+@pytest.mark.parametrize(("hidden", "layout"), [(4, "row-major"), (1, "row-major"), (4, "column-major")])
 @pytest.mark.parametrize("norm", ["none", "layer"])
-def test_gradcheck_in_every_tensor_argument(norm: str) -> None:
+def test_gradcheck_in_every_tensor_argument(norm: str, hidden: int, layout: str) -> None:
+    """Hidden size 1 and a column-major W_hh are where W_hh^T is already contiguous: gradcheck runs
+    the function many times and fails if a run changes what the next one reads. The full check at
+    torch's default layout; elsewhere its fast mode (one random direction), which runs it as often."""
     g = torch.Generator().manual_seed(2)
-    T, B, H = 5, 3, 4
+    T, B, H = 5, 3, hidden
 
     def rand(*shape: int, scale: float = 1.0) -> torch.Tensor:
         return (scale * torch.randn(*shape, dtype=DOUBLE, generator=g)).requires_grad_()
 
-    gi, h0, c0, weight = rand(T, B, 4 * H), rand(B, H), rand(B, H), rand(4 * H, H, scale=0.5)
+    gi, h0, c0 = rand(T, B, 4 * H), rand(B, H), rand(B, H)
+    weight = _lay_out(0.5 * torch.randn(4 * H, H, dtype=DOUBLE, generator=g), layout).requires_grad_()
+    fast_mode = (hidden, layout) != (4, "row-major")
     if norm == "none":
-        torch.autograd.gradcheck(lambda *a: bptt.lstm_sequence(*a), (gi, h0, c0, weight))
+        torch.autograd.gradcheck(lambda *a: bptt.lstm_sequence(*a), (gi, h0, c0, weight), fast_mode=fast_mode)
         return
     gain_hh, gain_c, bias_c = 1 + rand(4 * H, scale=0.3), 1 + rand(H, scale=0.3), rand(H, scale=0.3)
 
@@ -97,6 +117,7 @@ def test_gradcheck_in_every_tensor_argument(norm: str) -> None:
             gain_c.detach().requires_grad_(),
             bias_c.detach().requires_grad_(),
         ),
+        fast_mode=fast_mode,
     )
 
 
@@ -162,3 +183,81 @@ def test_backward_leaves_the_incoming_gradients_alone_and_can_run_twice(norm: st
     second = torch.autograd.grad((outputs, c), params, (grad_outputs, grad_c))
     for a, b in zip(first, second, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("layout", ["row-major", "column-major", "strided"])
+@pytest.mark.parametrize("hidden", [1, 2, 7, 64])
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_the_parameters_are_only_read_and_every_call_agrees_with_the_cell_step(
+    norm: str, hidden: int, layout: str
+) -> None:
+    """The fast path writes only into tensors it allocated. At hidden size 1, W_hh (4, 1) and its
+    transpose are both contiguous, and so is the transpose of a column-major W_hh at any size: a
+    write into "W_hh^T, made contiguous" would then be a write into the parameter. Checked: every
+    parameter bit for bit (and its layout) after forward passes and after a backward pass, repeated
+    calls giving the same outputs, and outputs and gradients equal to the cell's own step's."""
+    cell = _cell(norm, hidden=hidden)
+    cell.weight_hh.data = _lay_out(cell.weight_hh.data, layout)
+    before = {name: (p.detach().clone(), p.stride()) for name, p in cell.named_parameters()}
+
+    def assert_parameters_unchanged(after: str) -> None:
+        for name, p in cell.named_parameters():
+            value, stride = before[name]
+            assert torch.equal(p, value), f"{name} was written into by {after}"
+            assert p.stride() == stride, f"{name}'s layout changed in {after}"
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 5, 3, dtype=DOUBLE, generator=g, requires_grad=True)
+    h0 = torch.randn(2, hidden, dtype=DOUBLE, generator=g, requires_grad=True)
+    c0 = torch.randn(2, hidden, dtype=DOUBLE, generator=g, requires_grad=True)
+    weights = torch.randn(2, 5, hidden, dtype=DOUBLE, generator=g)
+
+    def loss(outputs: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return (outputs * weights).sum() + (c**2).sum()
+
+    with torch.no_grad():
+        first, _ = Recurrent(cell)(x, (h0, c0))
+        second, _ = Recurrent(cell)(x, (h0, c0))
+    assert_parameters_unchanged("forward passes under no_grad")
+    inputs = [*cell.parameters(), x, h0, c0]
+    outputs, (_, c) = Recurrent(cell)(x, (h0, c0))
+    grads = torch.autograd.grad(loss(outputs, c), inputs)
+    assert_parameters_unchanged("a forward and backward pass")
+
+    ref_outputs, (_, ref_c) = _stepwise(cell, x, (h0, c0))
+    ref_grads = torch.autograd.grad(loss(ref_outputs, ref_c), inputs)
+    torch.testing.assert_close(second, first, rtol=0, atol=0)
+    torch.testing.assert_close(first, ref_outputs, rtol=0, atol=1e-13)
+    torch.testing.assert_close(outputs, ref_outputs, rtol=0, atol=1e-13)
+    # A layer norm over one unit gives its bias whatever its input, so at hidden size 1 ln_c's gain
+    # has no effect and its gradient is zero.
+    zero = {"ln_c.weight"} if norm == "layer" and hidden == 1 else set()
+    names = [name for name, _ in cell.named_parameters()] + ["x", "h0", "c0"]
+    for name, got, expected in zip(names, grads, ref_grads, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12, msg=f"gradient of {name}")
+        if name not in zero:
+            assert expected.abs().max() > 1e-6, f"{name}'s gradient is zero: the comparison shows nothing"
+
+
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_lstm_sequence_leaves_its_arguments_alone(norm: str) -> None:
+    """Every tensor argument, bit for bit, after a forward and a backward pass, at hidden size 1
+    where W_hh^T needs no copy to be contiguous."""
+    g = torch.Generator().manual_seed(7)
+    T, B, H = 4, 3, 1
+    args = [torch.randn(*s, dtype=DOUBLE, generator=g) for s in ((T, B, 4 * H), (B, H), (B, H), (4 * H, H))]
+    ln = [1 + 0.3 * torch.randn(*s, dtype=DOUBLE, generator=g) for s in ((4 * H,), (H,), (H,))]
+    if norm == "none":
+        ln = []
+    kept = [a.clone() for a in args + ln]
+    for a in args + ln:
+        a.requires_grad_()
+    if norm == "none":
+        outputs, c = bptt.lstm_sequence(*args)
+    else:
+        outputs, c = bptt.lstm_sequence(*args, ln_hh=(ln[0], 1e-5), ln_c=(ln[1], ln[2], 1e-5))
+    (outputs.sum() + c.sum()).backward()
+    names = ["gi", "h0", "c0", "weight_hh", "gain_hh", "gain_c", "bias_c"]
+    for name, a, k in zip(names, args + ln, kept, strict=False):
+        assert torch.equal(a.detach(), k), f"lstm_sequence wrote into its argument {name}"
+        assert a.grad is not None, f"the backward pass did not reach {name}"

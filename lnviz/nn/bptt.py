@@ -1,23 +1,20 @@
-"""An LSTM, with or without layer normalization, run over a whole sequence with backpropagation
-through time written out by hand.
+"""The fast path of the LSTM and LN-LSTM over a whole sequence: the supplement's eqs. (17)-(22), with
+backpropagation through time written out by hand.
 
-Autograd run step by step builds some fifteen graph nodes per time step, keeps every intermediate
-tensor and accumulates the recurrent weight's gradient node by node. Here the forward pass records
-only the tensors the backward pass needs, and the backward pass differentiates the supplement's
-eqs. (17)-(22) directly, one step at a time from the last (the chain dh_t, dc_t -> dh_{t-1},
-dc_{t-1} cannot be done otherwise):
-  - the gate derivatives sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2 come from the saved
-    activations, while that step's tensors are in the cache;
-  - the gradient of W_hh, sum over t of dA_t^T h_{t-1}, is one matrix product over all steps
-    without layer norm, and is added step by step with it (see `_LSTMSequence.backward`);
-  - the layer-norm gains' and biases' gradients are summed once at the end.
-What made it fast on a CPU, each measured with `benchmarks/bench_rnn.py`: few operations per step,
-per-step scratch buffers written again in place (they stay in the cache), and tanh computed from the
-sigmoid that the other three gates need anyway.
-
-This is what `lnviz.LSTMCell` computes (norm "none" or "layer"), and `tests/test_bptt.py` checks it
-against autograd through the cell's own step, in float64, with `torch.autograd.gradcheck`.
-`lnviz.Recurrent` uses it for those LSTMs when it records no trace.
+The readable reference is the cell's own step, `lnviz.nn.cells.LSTMCell.step`: one time step of
+eqs. (17)-(22), differentiated by autograd. This module computes the same numbers (norm "none" or
+"layer"; `tests/test_bptt.py` checks it against that step in float64 and with
+`torch.autograd.gradcheck`), and `lnviz.nn.recurrent.Recurrent` runs it for those LSTMs when it
+records no trace. Read the step first; what differs here is only how the work is arranged:
+  - the forward pass keeps only what the backward pass reads (h, c, the gate activations, tanh of the
+    normalized cell state, the layer norms' statistics), not a graph of every intermediate;
+  - the backward pass applies the chain rule to eqs. (17)-(22) one step at a time from the last,
+    since dh_t, dc_t -> dh_{t-1}, dc_{t-1} is a chain;
+  - sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2 come from the saved activations;
+  - tanh(x) = 2 sigmoid(2x) - 1, so one sigmoid call covers all four gate blocks;
+  - buffers are allocated once and written again at every step, so they stay in the cache.
+It never writes into a tensor it did not allocate: its arguments (parameters among them) and the
+gradients autograd hands the backward pass are only read.
 
 Shapes: T time steps, B cases, H hidden units, 4H gate units in torch's order i, f, g, o.
 """
@@ -92,28 +89,28 @@ class _LSTMSequence(torch.autograd.Function):
         # layer norm: its inputs and statistics, for its backward pass
         hw = gi.new_empty(steps, batch, units) if layer else None
         stats_hh, stats_c = [], []
-        # tanh(x) = 2 sigmoid(2x) - 1. On a CPU torch's tanh costs about twice its sigmoid per
-        # element, so g = tanh(a_g) comes out of the one sigmoid call over all four gate blocks, with
-        # the g block's pre-activation doubled (`twice_g`), and tanh(LN(c_t)) out of a sigmoid of
-        # LN(c_t) with its gain and bias doubled. The same numbers up to rounding.
+        # tanh(x) = 2 sigmoid(2x) - 1, so that one sigmoid call gives all four gates: the g block's
+        # pre-activation is doubled (`twice_g`, folded into W_hh or the layer norm's gain, and gi's
+        # g block added twice), and tanh(LN(c_t)) is a sigmoid of LN(c_t) with gain and bias doubled.
         twice_g = gi.new_ones(4, H)
         twice_g[2] = 2
         twice_g = twice_g.flatten()
         minus_one = gi.new_tensor(-1.0)
-        # h W^T with W^T laid out contiguously: up to 15% faster on a CPU than a transposed view
-        weight_t = weight_hh.t().contiguous()
+        # W_hh^T row-major, so that h W^T reads it row by row, and always a copy: the scaling below
+        # writes into it, and `.contiguous()` would return the parameter itself whenever its
+        # transpose is already contiguous (hidden size 1, or a column-major W_hh).
+        weight_t = weight_hh.t().clone(memory_format=torch.contiguous_format)
         if layer:
             gain_hh2, gain_c2, bias_c2 = gain_hh * twice_g, 2 * gain_c, 2 * bias_c
         else:
             weight_t.mul_(twice_g)
-        # Per-step views, taken once: at these sizes indexing inside the loop is a visible cost.
+        # Per-step views (x_ holds x's T views), taken once: each indexing in the loop is a call.
         gi_, h_, c_, act_, tanh_ = (x.unbind(0) for x in (gi, hs, cs, gates, tanh_c))
         i_, f_, g_, o_ = _blocks(gates)
         gi_g_ = gi[..., 2 * H : 3 * H].unbind(0)
         hw_ = hw.unbind(0) if layer else None
         # One buffer for the pre-activations, written again at every step: it stays in the cache,
-        # where a new tensor per step would not (7% of the forward pass at hidden 128, 1 thread;
-        # the backward pass's scratch buffers took 6% off the backward pass).
+        # where a new tensor per step would not.
         pre = gi.new_empty(batch, units)
         pre_g = pre[:, 2 * H : 3 * H]
         for t in range(steps):
@@ -140,7 +137,7 @@ class _LSTMSequence(torch.autograd.Function):
             torch.mul(o, tanh_[t], out=h_[t + 1])  # eq. (22): h_t = o * tanh(LN(c_t))
         ctx.save_for_backward(hs, cs, gates, tanh_c, weight_hh, hw, gain_hh, gain_c, bias_c)
         ctx.stats = (stats_hh, stats_c)
-        # the per-step views, for the backward pass (making them again would cost as much as here)
+        # the per-step views, for the backward pass to reuse
         ctx.views = (c_, act_, tanh_, i_, f_, g_, o_)
         # views of the saved buffers: autograd refuses a backward pass after they were written into
         return hs[1:], cs[steps]
@@ -164,14 +161,12 @@ class _LSTMSequence(torch.autograd.Function):
         # dLoss/dW_hh = sum_t dA_t^T h_{t-1}, with dA_t = dLoss/d(h_{t-1} W_hh^T). Without layer norm
         # dA_t is the gate gradient, which is already one tensor over all steps: one product at the
         # end. With it, dA_t comes out of the layer norm's backward pass one step at a time, and is
-        # added in at once while it is in the cache (at 2 threads 5 ms of 45 faster than gathering
-        # the steps into one tensor for one product; the same at 1 thread).
+        # added in at once, while it is still in the cache.
         d_weight_t = weight_hh.new_zeros(H, units) if layer else None  # its transpose, sum_t h_{t-1}^T dA_t
         d_gains_hh, d_gains_c, d_biases_c = [], [], []  # the layer norms', one per step
         one = gates.new_ones(())
         # Per-step views, taken once, and the work done step by step while each step's tensors are
-        # in the cache: on a CPU, one elementwise operation over all steps at once streams them from
-        # memory and is slower.
+        # in the cache, rather than one elementwise operation over all steps streaming them from memory.
         c_, act_, tanh_, i_, f_, g_, o_ = ctx.views
         go_, da_ = grad_outputs.unbind(0), d_gates.unbind(0)
         di_, df_, dg_, do_ = _blocks(d_gates)
