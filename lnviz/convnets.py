@@ -143,12 +143,14 @@ def train_convnet(
 class Pooling:
     """The statistics one entry (case, channel, row, col) of an (N, C, H, W) array shares under `method`.
 
+    a: (N, C, H, W) the array;
     tiles: (N, C) bool, the (case, channel) maps pooled (every position of a pooled map is pooled);
     count: the number of entries pooled; mean, std: their mean and biased standard deviation;
     value: the entry; normalized: (value - mean) / sqrt(std^2 + eps), what the method outputs for it
     before its gain and bias.
     """
 
+    a: Tensor
     method: str
     entry: tuple[int, int, int, int]
     num_groups: int
@@ -203,6 +205,7 @@ def pooling(
     var = (pooled - mean).pow(2).mean()
     value = float(a[case, channel, row, col])
     return Pooling(
+        a=a,
         method=method,
         entry=(case, channel, row, col),
         num_groups=num_groups,

@@ -285,7 +285,8 @@ def test_border_statistics_reject_bad_arguments():
 def test_pooled_entries_figure_draws_the_array_and_outlines_the_pooled_maps():
     a = summed(n=2, c=4, h=5, w=6).float()
     p = pooling(a, "batch", (1, 2, 3, 4))
-    fig = cf.pooled_entries_figure(a, p)
+    assert p.a is a
+    fig = cf.pooled_entries_figure(p)
     z = fig.data[0].z
     assert len(z) == 2 * (5 + cf.GAP) - cf.GAP and len(z[0]) == 4 * (6 + cf.GAP) - cf.GAP
     assert math.isclose(z[1 * (5 + cf.GAP) + 3][2 * (6 + cf.GAP) + 4], float(a[1, 2, 3, 4]), rel_tol=1e-6)
@@ -299,9 +300,9 @@ def test_pooled_entries_figure_draws_the_array_and_outlines_the_pooled_maps():
 
 def test_pooled_entries_update_follows_the_method_and_the_groups():
     a = summed(n=2, c=4, h=5, w=6).float()
-    layer = cf.pooled_entries_update(a, pooling(a, "layer", (1, 2, 3, 4)))
+    layer = cf.pooled_entries_update(pooling(a, "layer", (1, 2, 3, 4)))
     assert len(layer.traces[2]["x"]) == 6 * 4 and layer.traces[0] == {}
-    group = cf.pooled_entries_update(a, pooling(a, "group", (1, 2, 3, 4), num_groups=2))
+    group = cf.pooled_entries_update(pooling(a, "group", (1, 2, 3, 4), num_groups=2))
     assert len(group.traces[2]["x"]) == 6 * 2 and len(group.traces[3]["x"]) == 3  # one boundary line
     assert "channels 2-3 of digit 1" in group.layout["title"]["text"]
 

@@ -74,13 +74,13 @@ def _describe(p: Pooling, shape: tuple[int, int, int, int]) -> str:
     return f"channels {first}-{first + size - 1} of digit {case}"
 
 
-def pooled_entries_update(a, p: Pooling) -> Update:
+def pooled_entries_update(p: Pooling) -> Update:
     """The update for `pooled_entries_figure` after the method, the entry or the groups changed.
 
-    a: (N, C, H, W), the array drawn; p: what the entry p.entry shares under p.method (`lnviz.convnets.pooling`).
+    p: what the entry p.entry of p.a (N, C, H, W) shares under p.method (`lnviz.convnets.pooling`);
+    the array's own trace is left as the figure drew it.
     """
-    a = _np(a)
-    n, c, h, w = a.shape
+    n, c, h, w = p.a.shape
     tiles = _np(p.tiles)
     case, channel, row, col = p.entry
     pooled_x, pooled_y = _boxes(tiles, h, w)
@@ -94,7 +94,7 @@ def pooled_entries_update(a, p: Pooling) -> Update:
             groups_y += [-0.5 - GAP, bottom + GAP, None]
     title = (
         f"{style.METHOD_NAMES[p.method]}: a[{case}, {channel}, {row}, {col}] = {p.value:+.2f} is normalized "
-        f"with {_describe(p, a.shape)}<br>({p.count:,} entries: mean {p.mean:+.3f}, std {p.std:.3f}) "
+        f"with {_describe(p, (n, c, h, w))}<br>({p.count:,} entries: mean {p.mean:+.3f}, std {p.std:.3f}) "
         f"to {p.normalized:+.2f}"
     )
     return Update(
@@ -109,10 +109,10 @@ def pooled_entries_update(a, p: Pooling) -> Update:
     )
 
 
-def pooled_entries_figure(a, p: Pooling) -> go.Figure:
-    """The (N, C, H, W) array as a grid of maps, digits down and channels across; the maps whose
+def pooled_entries_figure(p: Pooling) -> go.Figure:
+    """The (N, C, H, W) array p.a as a grid of maps, digits down and channels across; the maps whose
     entries are pooled with p.entry under p.method outlined, the others dimmed, the entry marked."""
-    a = _np(a)
+    a = _np(p.a)
     n, c, h, w = a.shape
     z = _mosaic(a)
     limit = float(np.nanmax(np.abs(z))) or 1.0
@@ -172,7 +172,7 @@ def pooled_entries_figure(a, p: Pooling) -> go.Figure:
         constrain="domain",
     )
     fig.update_layout(showlegend=False, title=dict(font=dict(size=style.FONT_SIZE)))
-    return apply(fig, pooled_entries_update(a, p))
+    return apply(fig, pooled_entries_update(p))
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -49,14 +49,14 @@ class PooledEntriesPanel(Panel):
                 value=4 if c % 4 == 0 else 1,
             ),
         }
-        self._assemble(pooled_entries_figure(self.a, self._pooling()), self.controls)
+        self._assemble(pooled_entries_figure(self._pooling()), self.controls)
 
     def _pooling(self) -> convnets.Pooling:
         v = {k: w.value for k, w in self.controls.items()}
         return convnets.pooling(self.a, v["method"], (v["case"], v["channel"], v["row"], v["col"]), v["groups"])
 
     def compute(self) -> Update:
-        return pooled_entries_update(self.a, self._pooling())
+        return pooled_entries_update(self._pooling())
 
 
 class BorderPanel(Panel):
