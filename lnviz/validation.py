@@ -12,13 +12,16 @@ import math
 import numbers
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor
 
 __all__ = [
+    "check_dtype",
     "check_eps",
     "check_float",
     "check_param",
     "check_trailing",
+    "nonnegative_int",
     "positive_int",
     "shape_tuple",
     "trailing_error",
@@ -37,6 +40,13 @@ def positive_int(value: object, name: str, who: str, allow_none: bool = False) -
     if not (_is_int(value) and value > 0):
         expected = "a positive int or None" if allow_none else "a positive int"
         raise ValueError(f"{who} expected {name} to be {expected}, got {value!r}")
+    return int(value)
+
+
+def nonnegative_int(value: object, name: str, who: str) -> int:
+    """`value` as an int if it is an integer >= 0 (an index such as a time step), else a ValueError."""
+    if not (_is_int(value) and value >= 0):
+        raise ValueError(f"{who} expected {name} to be an int >= 0, got {value!r}")
     return int(value)
 
 
@@ -66,6 +76,15 @@ def check_float(x: Tensor, who: str, name: str = "input") -> None:
     """x must hold floating-point numbers (normalizing integers would silently truncate)."""
     if not x.is_floating_point():
         raise ValueError(f"{who} expected a floating-point {name}, got dtype {x.dtype}")
+
+
+def check_dtype(x: Tensor, dtype: torch.dtype, who: str, name: str = "input") -> None:
+    """x must have the dtype of the layer's parameters: typically numpy's float64 meets a float32 layer,
+    where torch would fail deep inside a kernel or silently compute in float64."""
+    if x.dtype != dtype:
+        raise ValueError(
+            f"{who} expected {name} of dtype {dtype} (its parameters' dtype), got {name} of dtype {x.dtype}"
+        )
 
 
 def trailing_error(x: Tensor, shape: tuple[int, ...], who: str) -> ValueError | None:

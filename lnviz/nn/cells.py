@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from lnviz.nn import bptt
 from lnviz.nn import functional as LF
 from lnviz.nn.norms import LayerNorm
-from lnviz.validation import check_eps, positive_int
+from lnviz.validation import check_eps, nonnegative_int, positive_int
 
 __all__ = [
     "CELLS",
@@ -168,8 +168,7 @@ class StepwiseBatchNorm(nn.Module):
 
 
 def _check_step(step: object, who: str) -> None:
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"{who} expected the time index step to be an int >= 0, got {step!r}")
+    nonnegative_int(step, "the time index step", who)
 
 
 class RecurrentCell(nn.Module):

@@ -90,9 +90,9 @@ def batch_norm(
 
     x: (batch, C) or (batch, C, *); running_mean, running_var, weight, bias: (C,) or None.
     Returns a tensor of x's shape and dtype. Equals `F.batch_norm`:
-      training=True: normalize with the biased batch variance; if running stats are given, update
-        them in place, running = (1 - momentum) * running + momentum * batch, storing the UNBIASED
-        batch variance in running_var (as torch does).
+      training=True: normalize with the biased batch variance; if running stats are given and the
+        batch is not empty, update them in place, running = (1 - momentum) * running + momentum * batch,
+        storing the UNBIASED batch variance in running_var (as torch does).
       training=False: normalize with running_mean and running_var.
     """
     if x.dim() < 2:
@@ -115,7 +115,7 @@ def batch_norm(
     count = x.numel() // channels[0]
     a = _upcast(x)
     if training:
-        if count < 2:
+        if count == 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input of shape "
                 f"{tuple(x.shape)}: a single value has no variance to normalize by"
@@ -123,7 +123,8 @@ def batch_norm(
         mu = a.mean(dim=dims, keepdim=True)  # eq. (2), estimated over the mini-batch
         centered = a - mu
         var = centered.pow(2).mean(dim=dims, keepdim=True)  # eq. (2), biased
-        if running_mean is not None:
+        # An empty batch (count 0) has no statistics to record; its output is empty anyway.
+        if running_mean is not None and count > 0:
             # The running estimates are bookkeeping for test time, not part of the graph.
             with torch.no_grad():
                 running_mean.mul_(1 - momentum).add_(mu.flatten(), alpha=momentum)

@@ -17,7 +17,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lnviz.nn import functional as LF
-from lnviz.validation import check_eps, check_trailing, positive_int, shape_tuple, trailing_error
+from lnviz.validation import (
+    check_dtype,
+    check_eps,
+    check_float,
+    check_trailing,
+    positive_int,
+    shape_tuple,
+    trailing_error,
+)
 
 __all__ = ["BatchNorm", "LayerNorm", "RMSNorm", "WeightNormLinear"]
 
@@ -74,12 +82,11 @@ class LayerNorm(nn.Module):
         except RuntimeError:
             error = trailing_error(x, self.normalized_shape, "LayerNorm")
             weight = params["weight"]
-            if error is None and weight is not None and x.dtype != weight.dtype:
-                # typically float64 from numpy into a float32 layer
-                error = ValueError(
-                    f"LayerNorm expected input of dtype {weight.dtype} (its parameters' dtype), "
-                    f"got input of dtype {x.dtype}"
-                )
+            if error is None and weight is not None:
+                try:
+                    check_dtype(x, weight.dtype, "LayerNorm")
+                except ValueError as dtype_error:
+                    error = dtype_error
             if error is None:
                 raise
             raise error from None
@@ -158,12 +165,16 @@ class BatchNorm(nn.Module):
             raise ValueError(
                 f"BatchNorm expected input of shape (N, {c}) or (N, {c}, L), got input of shape {tuple(x.shape)}"
             )
+        check_float(x, "BatchNorm")
+        like = self.weight if self.weight is not None else self.running_mean
+        if like is not None:
+            check_dtype(x, like.dtype, "BatchNorm")
         update = self.training and self.track_running_stats
         momentum = 0.0
         if update:
-            # momentum=None: the k-th batch gets weight 1/k, so the running stats are plain averages
-            batches = int(self.num_batches_tracked) + 1
-            momentum = 1.0 / batches if self.momentum is None else self.momentum
+            # momentum=None: the k-th batch gets weight 1/k, so the running stats are plain averages.
+            # Only then is the counter read (a meta tensor has no value to read).
+            momentum = self.momentum if self.momentum is not None else 1.0 / (int(self.num_batches_tracked) + 1)
         # Without running statistics there is nothing else to normalize with, even in eval mode.
         use_batch_stats = self.training or self.running_mean is None
         out = LF.batch_norm(
@@ -231,9 +242,11 @@ class WeightNormLinear(nn.Module):
     """A linear layer with weight normalization: w = g * v / ||v|| per output unit.
 
     Parameters `weight_v`: (out_features, in_features), `weight_g`: (out_features, 1), `bias`:
-    (out_features,). Equals `torch.nn.utils.parametrizations.weight_norm(nn.Linear(...))` given
-    the same v and g. Initialized like `nn.Linear`, with g = ||v|| so that initially w = v.
-    x: (*, in_features) -> (*, out_features).
+    (out_features,): the state_dict of `torch.nn.utils.weight_norm(nn.Linear(...))`, which loads
+    as it is. `torch.nn.utils.parametrizations.weight_norm(nn.Linear(...))` computes the same w but
+    names g `parametrizations.weight.original0` and v `parametrizations.weight.original1`.
+    Initialized like `nn.Linear`, with g = ||v|| so that initially w = v.
+    x: (*, in_features) -> (*, out_features), in the parameters' dtype.
     """
 
     def __init__(
@@ -275,6 +288,7 @@ class WeightNormLinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (*, in_features) -> (*, out_features)."""
         check_trailing(x, (self.in_features,), "WeightNormLinear")
+        check_dtype(x, self.weight_v.dtype, "WeightNormLinear")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
