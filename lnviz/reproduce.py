@@ -26,6 +26,7 @@ The rows:
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import statistics
 import sys
@@ -36,6 +37,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from lnviz import runs, scheduler, tasks
+from lnviz.validation import positive_int
 
 __all__ = ["DEFAULT", "QUICK", "Row", "Settings", "main", "measure", "table"]
 
@@ -399,8 +401,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """The settings the command line asks for: `QUICK` or `DEFAULT`, with the flags given applied."""
+    """The settings the command line asks for: `QUICK` or `DEFAULT`, with the flags given applied.
+
+    Raises ValueError naming the option and what it expects when a value cannot be run.
+    """
     s = QUICK if args.quick else DEFAULT
+    for option in ("workers", "mlp_examples", "adding_steps"):
+        if getattr(args, option) is not None:
+            positive_int(getattr(args, option), "--" + option.replace("_", "-"), "lnviz.reproduce")
+    for step_count in args.rnn_steps or ():
+        positive_int(step_count, "each of --rnn-steps", "lnviz.reproduce")
     changes = {
         name: value
         for name, value in (
@@ -414,7 +424,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         changes["seeds"] = tuple(args.seeds)
     if args.rnn_steps:
         if len(args.rnn_steps) != len(s.rnn_pixels_per_step):
-            raise SystemExit(
+            raise ValueError(
                 f"--rnn-steps expected {len(s.rnn_pixels_per_step)} numbers, one per length "
                 f"{s.rnn_pixels_per_step}, got {args.rnn_steps}"
             )
@@ -423,12 +433,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
         changes["adding"] = False
     if args.download:
         changes["download"] = True
-    return replace(s, **changes)
+    s = replace(s, **changes)
+    # runs.schedule's rule: every batch size sees the same examples and is recorded at the same ones.
+    multiple = s.mlp_records * math.lcm(*s.mlp_batch_sizes)
+    if s.mlp_examples % multiple:
+        raise ValueError(
+            f"--mlp-examples expected a multiple of {multiple} ({s.mlp_records} records at batch sizes "
+            f"{', '.join(map(str, s.mlp_batch_sizes))}), got {s.mlp_examples}"
+        )
+    return s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    s = settings_from(args)
+    """Run the command; bad options end it with a usage message and exit status 2, as argparse does."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        s = settings_from(args)
+    except ValueError as err:
+        parser.error(str(err))
     # One thread per process: these models are small enough that Python's per-operation overhead,
     # not arithmetic, sets the pace, and the cores are better spent on parallel runs.
     torch.set_num_threads(1)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -38,6 +41,39 @@ def test_flags_change_the_settings():
     assert (s.seeds, s.rnn_steps, s.adding, s.workers) == ((3, 4), (50, 40), False, 1)
     assert s.mlp_examples == reproduce.DEFAULT.mlp_examples
     assert reproduce.settings_from(reproduce._parser().parse_args(["--quick"])) == QUICK
+
+
+def test_a_bad_option_value_gets_a_usage_message_and_status_2_from_the_real_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "lnviz.reproduce", "--workers", "0"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("usage: python -m lnviz.reproduce")
+    assert "--workers to be a positive int, got 0" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--workers", "-2"], "--workers to be a positive int, got -2"),
+        (["--rnn-steps", "-5", "10"], "each of --rnn-steps to be a positive int, got -5"),
+        (["--rnn-steps", "0", "10"], "each of --rnn-steps to be a positive int, got 0"),
+        (["--rnn-steps", "5"], r"--rnn-steps expected 2 numbers, one per length \(28, 14\), got \[5\]"),
+        (["--adding-steps", "-1"], "--adding-steps to be a positive int, got -1"),
+        (["--mlp-examples", "-1280"], "--mlp-examples to be a positive int, got -1280"),
+        (["--mlp-examples", "1000"], r"--mlp-examples expected a multiple of 1280 \(10 records at batch sizes 128, 4"),
+        (["--quick", "--mlp-examples", "100"], "--mlp-examples expected a multiple of 32"),
+        (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_options_exit_2_with_a_usage_message_before_anything_trains(capsys, monkeypatch, argv, expected):
+    monkeypatch.setattr(reproduce, "measure", lambda *args, **kwargs: pytest.fail("trained despite a bad option"))
+    with pytest.raises(SystemExit) as stop:
+        reproduce.main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m lnviz.reproduce") and re.search(expected, err)
 
 
 def test_without_the_adding_problem_there_is_no_adding_row(capsys):
