@@ -606,3 +606,29 @@ def gain_gradient_sweep(task: GainTask, scales: Tensor) -> dict[str, Tensor]:
             features = [gain_features(task, model, scale) for scale in scales.tolist()]
             sweep[model] = torch.stack([_gain_gradient(_best_gain(f, task.y) / 2, f, task.y).norm() for f in features])
     return sweep
+
+
+@dataclass(frozen=True)
+class GainLearning:
+    """What the gain-learning figure draws: `sweep` {model: (K,) ||dL/dg|| at the start} at each input
+    scale of `scales` (K,), and `runs` {model: GainRun} at the input scale now chosen."""
+
+    scales: Tensor
+    sweep: dict[str, Tensor]
+    runs: dict[str, GainRun]
+
+
+def gain_learning(
+    task: GainTask,
+    scale: float,
+    lr: float,
+    scales: Tensor,
+    steps: int = 60,
+    sweep: dict[str, Tensor] | None = None,
+) -> GainLearning:
+    """:func:`learn_gain` for every model at `scale`, with :func:`gain_gradient_sweep` at `scales` (K,)
+    (computed unless given: it depends on neither `scale` nor `lr`)."""
+    if sweep is None:
+        sweep = gain_gradient_sweep(task, scales)
+    runs = {model: learn_gain(task, model, scale, lr, steps) for model in GAIN_MODELS}
+    return GainLearning(scales, sweep, runs)

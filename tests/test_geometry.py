@@ -531,9 +531,11 @@ def test_norm_growth_figure_shows_each_run_and_the_pythagoras_prediction(runs):
 
 
 def test_gain_learning_figure_marks_the_chosen_scale_and_says_what_diverged(gain_task):
-    sweep = G.gain_gradient_sweep(gain_task, SCALES)
-    chosen = {m: G.learn_gain(gain_task, m, 10.0, lr=1.0) for m in G.GAIN_MODELS}
-    fig = figures.gain_learning_figure(SCALES, sweep, chosen)
+    view = G.gain_learning(gain_task, 10.0, 1.0, SCALES)
+    sweep, chosen = view.sweep, view.runs
+    assert torch.equal(sweep["layer"], G.gain_gradient_sweep(gain_task, SCALES)["layer"])
+    assert torch.equal(chosen["none"].distances, G.learn_gain(gain_task, "none", 10.0, lr=1.0).distances)
+    fig = figures.gain_learning_figure(view)
     assert len(fig.data) == 6
     assert np.allclose(fig.data[0].y, sweep["none"].numpy()) and np.allclose(fig.data[1].y, sweep["layer"].numpy())
     assert list(fig.data[2].x) == [10.0] and np.isclose(fig.data[2].y[0], chosen["none"].start_gradient)

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from lnviz import style
 from lnviz.figures.core import Update, apply
 from lnviz.figures.core import to_numpy as _np
-from lnviz.geometry import GAIN_MODELS, GainRun, Landscape, PlaneView, SGDRun, equilibrium_angle
+from lnviz.geometry import GAIN_MODELS, GainLearning, GainRun, Landscape, PlaneView, SGDRun, equilibrium_angle
 
 __all__ = [
     "weight_plane_update",
@@ -267,9 +267,10 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
 # ----------------------------------------------------------------------------------------------------
 
 
-def gain_learning_update(scales, sweep: dict, runs: dict[str, GainRun]) -> Update:
-    """`sweep`: {model: (K,) ||dL/dg|| at the start, at each input scale of `scales` (K,)};
-    `runs`: {model: GainRun} at the input scale now chosen."""
+def gain_learning_update(view: GainLearning) -> Update:
+    """`view.sweep`: {model: (K,) ||dL/dg|| at the start, at each input scale of `view.scales` (K,)};
+    `view.runs`: {model: GainRun} at the input scale now chosen."""
+    scales, sweep, runs = view.scales, view.sweep, view.runs
     traces = [dict(x=_np(scales), y=_np(sweep[m])) for m in GAIN_MODELS]
     traces += [dict(x=[runs[m].scale], y=[runs[m].start_gradient]) for m in GAIN_MODELS]
     traces += [dict(x=np.arange(len(runs[m].distances)), y=_np(runs[m].distances)) for m in GAIN_MODELS]
@@ -287,7 +288,7 @@ def gain_learning_update(scales, sweep: dict, runs: dict[str, GainRun]) -> Updat
     return Update(traces=traces, layout=dict(title=dict(text=title)))
 
 
-def gain_learning_figure(scales, sweep: dict, runs: dict[str, GainRun], floor: float = 1e-8) -> go.Figure:
+def gain_learning_figure(view: GainLearning, floor: float = 1e-8) -> go.Figure:
     """Left: the gain gradient at the start against the input scale. Right: the distance of the gains
     to their best values during gradient descent, at the input scale now chosen (down to `floor`)."""
     fig = make_subplots(
@@ -332,4 +333,4 @@ def gain_learning_figure(scales, sweep: dict, runs: dict[str, GainRun], floor: f
     fig.update_xaxes(title="gradient descent step", row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", range=[np.log10(floor), 6.5], row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE - 2)))
-    return apply(fig, gain_learning_update(scales, sweep, runs))
+    return apply(fig, gain_learning_update(view))

@@ -154,11 +154,11 @@ class GainLearningPanel(Panel):
             ),
         }
         self.controls = controls
-        self._assemble(figures.gain_learning_figure(self.SCALES, self.sweep, self._runs()), controls)
+        self._assemble(figures.gain_learning_figure(self._numbers()), controls)
 
-    def _runs(self) -> dict[str, geometry.GainRun]:
+    def _numbers(self) -> geometry.GainLearning:
         scale, lr = self.controls["scale"].value, self.controls["lr"].value
-        return {model: geometry.learn_gain(self.task, model, scale, lr, self.steps) for model in geometry.GAIN_MODELS}
+        return geometry.gain_learning(self.task, scale, lr, self.SCALES, self.steps, self.sweep)
 
     def compute(self) -> Update:
-        return figures.gain_learning_update(self.SCALES, self.sweep, self._runs())
+        return figures.gain_learning_update(self._numbers())
