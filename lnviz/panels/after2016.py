@@ -36,8 +36,8 @@ class RecenteringPanel(Panel):
 class NormPositionPanel(Panel):
     """Gradient norm of every layer's feed-forward weights at initialization, post-LN beside pre-LN.
 
-    Each setting builds and differentiates two fresh Transformers (up to about half a second for 12
-    layers of width 64 on two cores), so the sliders act on release, and every setting seen is cached.
+    Each setting builds and differentiates two fresh Transformers, too slow to follow a dragged
+    slider, so the sliders act on release, and every setting seen is cached.
     """
 
     def __init__(self, n_layers: int = 12, d_model: int = 32, norm: str = "layer", seed: int = 0):

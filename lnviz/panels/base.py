@@ -58,7 +58,7 @@ class Panel:
         method applied (set `_drawn` to what the figure builder drew to skip the first full one).
 
         For panels whose updates carry many unchanged arrays: plotly validates and compares every
-        property it is given, about a millisecond a trace. Not the default, because a property left
+        property it is given, changed or not. Not the default, because a property left
         out is not reset: an axis range a user zoomed stays zoomed.
         """
         update = self.compute()

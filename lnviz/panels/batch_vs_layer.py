@@ -43,8 +43,8 @@ class BatchDependencePanel(Panel):
     """One case's batch-norm output across random mini-batches, against the batch size; LN beside it."""
 
     def __init__(self, n_draws: int = 100, n_hidden: int = 8, seed: int = 0):
-        # every batch size up front (a few ms each): the curve needs them all, and moving the slider
-        # is then only a figure update
+        # every batch size up front (each is one vectorized computation over the draws): the curve needs
+        # them all, and moving the slider is then only a figure update
         self.curve = bvl.dependence_curve(bvl.BATCH_SIZES, n_draws=n_draws, n_hidden=n_hidden, seed=seed)
         controls = {
             "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.curve.sizes), value=32),

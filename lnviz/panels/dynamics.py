@@ -16,7 +16,7 @@ class DynamicsPanel(Panel):
     """The same random recurrent net with no normalization, layer norm and recurrent batch norm:
     move the recurrent weights' spectral radius, the input scale and the length, watch the per-step
     statistics and the gradient flowing back through time. Each update runs three nets forward and
-    backward (a fraction of a second), so the sliders update on release."""
+    backward, too slow to follow a dragged slider, so the sliders update on release."""
 
     def __init__(
         self,

@@ -15,8 +15,8 @@ __all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
 
 class WeightPlanePanel(Panel):
     """The loss of a layer-normalized layer over a plane of weight matrices, with w, its gradient and
-    the step a learning rate takes drawn on it. Each update is a few milliseconds of closed-form
-    gradients (`Plane.loss_and_gradient`), so the sliders update as they move."""
+    the step a learning rate takes drawn on it. Each update needs only closed-form gradients
+    (`Plane.loss_and_gradient`) on a small data set, so the sliders update as they move."""
 
     #: ||w|| at which the curves on the right are measured: the slider's range.
     LENGTHS = torch.logspace(-2, 2, 41, base=2, dtype=torch.float64)
@@ -54,15 +54,15 @@ class WeightPlanePanel(Panel):
 
     def _on_change(self, change: dict) -> None:
         # Send only the properties that changed: plotly validates and compares every array it is given,
-        # about a millisecond a trace, and each slider leaves some alone (the learning rate moves neither
+        # changed or not, and each slider leaves some alone (the learning rate moves neither
         # the circle nor w, ||w|| neither curve on the right).
         self._redraw()
 
 
 class NormGrowthPanel(Panel):
     """Plain SGD on the whole weight matrix of a layer-normalized layer, with and without weight decay:
-    ||W|| and the angle each step turns W by, step by step. A run of 200 steps takes a fraction of a
-    second, so the sliders act on release."""
+    ||W|| and the angle each step turns W by, step by step. Each setting trains both runs afresh,
+    too slow to follow a dragged slider, so the sliders act on release."""
 
     def __init__(
         self, lr: float = 1.0, init_norm: float = 1.0, weight_decay: float = 0.01, steps: int = 200, seed: int = 0
@@ -122,8 +122,8 @@ class NormGrowthPanel(Panel):
 
 class GainLearningPanel(Panel):
     """Rescale the inputs and learn the units' magnitudes by gradient descent: the gain of a
-    layer-normalized unit, or the length of a plain unit's weights. Each update runs both, a tenth
-    of a second, so the sliders act on release."""
+    layer-normalized unit, or the length of a plain unit's weights. Each update runs gradient descent
+    for both, too slow to follow a dragged slider, so the sliders act on release."""
 
     #: the input scales of the curve on the left: the slider's range
     SCALES = torch.logspace(-2, 2, 41, dtype=torch.float64)

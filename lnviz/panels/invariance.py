@@ -20,7 +20,7 @@ class InvariancePanel(Panel):
 
     def __init__(self, method: str = "layer", transformation: str = "weight_matrix_recentering", seed: int = 0):
         self.seed = seed
-        # all curves up front (about 0.4 s): switching the transformation then costs no computation
+        # all curves up front, once: switching the transformation then costs no computation
         self._curves = {t: invariance.deviation_curves(t, self.MAGNITUDES, seed) for t in invariance.TRANSFORMATIONS}
         controls = {
             "method": widgets.Dropdown(
