@@ -1,4 +1,4 @@
-"""Issue 5, section 3: Binder builds the pip set-up's environment from conda-forge, and stays in step with it.
+"""Binder builds the pip set-up's environment from conda-forge, and stays in step with it.
 
 environment.yml must list pyproject.toml's dependencies with the same version constraints (torch by
 its conda-forge CPU name), plus what postBuild needs to install lnviz (the build-system's

@@ -1,11 +1,11 @@
-"""Issue 2, section 5, "A real browser": every notebook in JupyterLab, driven by headless Chromium.
+"""Every notebook in a real browser: JupyterLab, driven by headless Chromium.
 
 Each notebook runs top to bottom with no error output and no "Error displaying widget"; in each
 panel, one control is moved as a user moves it (a slider or toggle button with the keyboard; a
 dropdown, whose keys JupyterLab takes, by selecting an option) and the plot must change.
 Screenshots after the run and after the moves go to $LNVIZ_SCREENSHOTS (default tests/_screenshots/).
 
-Also (issue 5): a lesson's .py opens as a notebook with postBuild's default-viewer setting, and each
+Also: a lesson's .py opens as a notebook with postBuild's default-viewer setting, and each
 lesson's exported HTML page, opened from disk, draws every plot and plays its animations.
 
 One server and one browser serve the whole module; each notebook gets a fresh page and its kernel
@@ -233,7 +233,7 @@ _OPENED_JS = """(path) => {
 
 
 def test_a_py_lesson_opens_as_a_notebook(page: Page, lab: LabServer) -> None:
-    """Issue 5, section 3: with postBuild's setting, opening a lesson's .py (as a double click does,
+    """With postBuild's setting, opening a lesson's .py (as a double click does,
     with its default viewer) shows the notebook, not its text."""
     lesson = SOURCES[0]
     (lab.root / "py").mkdir(exist_ok=True)
@@ -254,7 +254,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def test_exported_page_draws_every_plot_and_plays_its_animations(
     lesson: Path, chromium: Browser, exported: Export
 ) -> None:
-    """Issue 5, section 2: the exported page, opened from disk with no network and no kernel, draws
+    """The exported page, opened from disk with no network and no kernel, draws
     every plot, and each animation's Play button makes it show frame after frame."""
     path = exported.page(lesson)
     assert path.exists(), f"the export wrote no {path.name}:\n{exported.stderr[-3000:]}"

@@ -1,4 +1,4 @@
-"""Issue 5, section 2 and 3: the README's table of lessons and its Binder links, and the JupyterHub advice.
+"""The README's table of lessons and its Binder links, and the JupyterHub advice.
 
 The table must list every lesson in notebooks/ once, in order, with what it teaches, a class time and
 a Binder link. Each link must open that lesson's .ipynb in JupyterLab from the repository named in
