@@ -172,6 +172,8 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
 
 
 def step_statistics_update(stats: StepStatistics) -> Update:
+    """Left: the per-step std as learned for the first `stats.max_steps` steps (max_steps,), as the test
+    sequences have it and as eval mode uses it ((T,) each). Right: the mismatch per step (T,)."""
     t = np.arange(len(stats.test_std))
     train_steps = np.arange(stats.max_steps)
     edge = stats.max_steps - 0.5
