@@ -11,6 +11,8 @@ records no trace. Read the step first; what differs here is only how the work is
   - the backward pass applies the chain rule to eqs. (17)-(22) one step at a time from the last,
     since dh_t, dc_t -> dh_{t-1}, dc_{t-1} is a chain;
   - sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2 come from the saved activations;
+  - the gradient of W_hh, sum over t of dA_t^T h_{t-1}, is one matrix product over all steps when
+    there is no layer norm between them (see `_LSTMSequence.backward`);
   - tanh(x) = 2 sigmoid(2x) - 1, so one sigmoid call covers all four gate blocks;
   - buffers are allocated once and written again at every step, so they stay in the cache.
 It never writes into a tensor it did not allocate: its arguments (parameters among them) and the
@@ -104,7 +106,7 @@ class _LSTMSequence(torch.autograd.Function):
             gain_hh2, gain_c2, bias_c2 = gain_hh * twice_g, 2 * gain_c, 2 * bias_c
         else:
             weight_t.mul_(twice_g)
-        # Per-step views (x_ holds x's T views), taken once: each indexing in the loop is a call.
+        # Per-step views, taken once (a trailing _ marks a tuple of T views): each indexing is a call.
         gi_, h_, c_, act_, tanh_ = (x.unbind(0) for x in (gi, hs, cs, gates, tanh_c))
         i_, f_, g_, o_ = _blocks(gates)
         gi_g_ = gi[..., 2 * H : 3 * H].unbind(0)
@@ -122,7 +124,7 @@ class _LSTMSequence(torch.autograd.Function):
                 torch.add(gi_[t], normalized, out=pre)
             else:
                 torch.addmm(gi_[t], h_[t], weight_t, out=pre)  # W_x x + W_h h + b
-            pre_g.add_(gi_g_[t])  # the g block: twice its pre-activation
+            pre_g.add_(gi_g_[t])  # the g block held gi_g + 2 (h W^T)_g: now 2 a_g
             torch.sigmoid(pre, out=act_[t])  # i, f, o; and sigmoid(2 a_g) in the g block
             g = torch.add(minus_one, g_[t], alpha=2, out=g_[t])  # tanh(a_g) = 2 sigmoid(2 a_g) - 1
             i, f, o = i_[t], f_[t], o_[t]
@@ -175,7 +177,7 @@ class _LSTMSequence(torch.autograd.Function):
         dh = go_[steps - 1]  # dLoss/dh_t: through the output h_t and, but for the last, step t + 1
         for t in reversed(range(steps)):
             act, tanh_z, i, f, g, o = act_[t], tanh_[t], i_[t], f_[t], g_[t], o_[t]
-            # eq. (22): h_t = o * tanh(z), z = LN(c_t); tanh'(z) = 1 - tanh(z)^2
+            # eq. (22): h_t = o * tanh(z), z = LN(c_t); dz = dh o (1 - tanh(z)^2), as u - (u tanh z) tanh z
             dz = torch.mul(dh, o, out=dz_buf)
             dz.addcmul_(torch.mul(dz, tanh_z, out=tmp), tanh_z, value=-1)
             if layer:
