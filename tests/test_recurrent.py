@@ -23,7 +23,7 @@ def _cell(name: str, norm: str, input_size: int = 3, hidden: int = 4, **kw):
     if norm == "batch":
         kw.setdefault("max_steps", 3)
     torch.manual_seed(0)
-    return CELLS[name](input_size, hidden, norm, dtype=torch.float64, **kw)
+    return CELLS[name](input_size, hidden, norm=norm, dtype=torch.float64, **kw)
 
 
 def _by_hand(cell, x: Tensor, state=None):
@@ -85,7 +85,7 @@ def test_recording_changes_nothing_but_returns_a_trace(name: str, norm: str) -> 
 
 def _identity_rnn(norm: str) -> RNNCell:
     """A 2-unit RNN whose summed inputs are the inputs themselves: W_ih = I, W_hh = 0, biases 0."""
-    cell = RNNCell(2, 2, norm, dtype=torch.float64)
+    cell = RNNCell(2, 2, norm=norm, dtype=torch.float64)
     with torch.no_grad():
         cell.weight_ih.copy_(torch.eye(2))
         cell.weight_hh.zero_()
@@ -187,7 +187,8 @@ def test_grad_norms_before_backward_raise() -> None:
 def test_device_and_dtype_are_respected() -> None:
     cpu = torch.device("cpu")
     for norm in NORMS:
-        cell = LSTMCell(3, 4, norm, device=cpu, dtype=torch.float64, **({"max_steps": 2} if norm == "batch" else {}))
+        max_steps = 2 if norm == "batch" else None
+        cell = LSTMCell(3, 4, True, cpu, torch.float64, norm=norm, max_steps=max_steps)
         assert all(t.device == cpu and t.dtype == torch.float64 for t in cell.state_dict().values())
         out, (h, c) = Recurrent(cell)(_randn(2, 3, 3))
         assert out.device == h.device == c.device == cpu and out.dtype == torch.float64
@@ -214,3 +215,19 @@ def test_runner_bad_input_raises() -> None:
         runner(torch.zeros(2, 4, 3, dtype=torch.float64), (torch.zeros(3, 4), torch.zeros(2, 4)))
     with pytest.raises(ValueError, match="expected an lnviz.nn.cells cell.*got LSTMCell"):
         Recurrent(torch.nn.LSTMCell(3, 4))
+
+
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("name", CELLS)
+def test_runner_refuses_a_state_of_another_dtype(name: str, norm: str) -> None:
+    """A float32 state for a float64 cell (or the reverse) is an error, not a silent cast."""
+    x = _randn(2, 3, 3)
+    for cell_dtype, state_dtype in ((torch.float64, torch.float32), (torch.float32, torch.float64)):
+        cell = CELLS[name](3, 4, norm=norm, max_steps=3 if norm == "batch" else None, dtype=cell_dtype)
+        good, bad = torch.zeros(2, 4, dtype=cell_dtype), torch.zeros(2, 4, dtype=state_dtype)
+        states = {"hidden state h": (bad, good) if name == "lstm" else bad}
+        if name == "lstm":
+            states["cell state c"] = (good, bad)
+        for label, state in states.items():
+            with pytest.raises(ValueError, match=f"{label} of dtype {cell_dtype} on cpu.*got dtype {state_dtype}"):
+                Recurrent(cell)(x.to(cell_dtype), state)
