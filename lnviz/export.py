@@ -16,19 +16,26 @@ What a page holds, and why:
   its controls as text ("method: layer norm"), in the panel's layout. The notebook is executed without
   storing widget state, so nbconvert shows that rendering in place of the widget.
 - No require.js, jQuery, mermaid or widget manager is loaded: the pages need none of them.
-- Equations are typeset by MathJax 3 when it can be fetched (`--mathjax-url`, from a CDN by default);
-  the page loads it asynchronously, so that offline nothing waits and the equations stay as TeX source.
-  Point `--mathjax-url` at a local `tex-chtml.js` (MathJax 3) to typeset them offline.
-- Slides load reveal.js from `--reveal-prefix` (a CDN by default): offline, pass a local copy of
-  reveal.js 4 (the folder that holds `dist/` and `plugin/`).
+- Nothing loads from the network by default. MathJax 3 (`tex-svg-full.js`: every TeX extension, SVG
+  output, no font files) is inlined in every page and slide deck and typesets the equations in the
+  browser. The slides inline reveal.js 4.0.2, its notes plugin, and its white theme with the theme's
+  fonts (nbconvert's default theme would fetch its fonts from Google). These files are vendored,
+  unchanged and with their licences, in `lnviz/_vendor/`.
+- `--mathjax-url URL` loads MathJax 3 from a URL instead (asynchronously: if it cannot be fetched
+  nothing waits and the equations stay as TeX source), and `--reveal-prefix URL` loads reveal.js 4
+  from a folder holding `dist/` and `plugin/` (a CDN such as CDN_REVEAL_PREFIX): smaller files, for
+  lectures given online.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import functools
 import html
 import json
 import multiprocessing
+import re
 import sys
 import time
 import warnings
@@ -44,9 +51,16 @@ if TYPE_CHECKING:
 
 DEFAULT_OUT = Path("build") / "lectures"
 DEFAULT_NOTEBOOKS = Path("notebooks")
+#: The vendored front-end files (lnviz/_vendor/README.md says where each comes from, and its licence).
+VENDOR = Path(__file__).resolve().parent / "_vendor"
 #: reveal.js 4.0.2: the version nbconvert's reveal template and its CSS are written for.
-DEFAULT_REVEAL_PREFIX = "https://unpkg.com/reveal.js@4.0.2"
-DEFAULT_MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"
+REVEAL_DIR = VENDOR / "reveal.js"
+#: nbconvert's default theme ("simple") imports its fonts from Google Fonts; "white" ships its own.
+REVEAL_THEME = "white"
+MATHJAX_JS = VENDOR / "mathjax" / "es5" / "tex-svg-full.js"
+#: Where the same files are on a CDN, for `--reveal-prefix` / `--mathjax-url` (never the default).
+CDN_REVEAL_PREFIX = "https://unpkg.com/reveal.js@4.0.2"
+CDN_MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-svg-full.js"
 #: The plotly renderer the export kernel registers and makes the default.
 RENDERER = "lnviz_static"
 #: Longest a single cell may run (the training cells of the later lessons take a while on a laptop).
@@ -58,14 +72,29 @@ UNREPRESENTABLE = "not able to be represented"
 # no name, so a lesson that forgot `import lnviz` still fails here as it would in JupyterLab.
 _KERNEL_SETUP = '__import__("lnviz.export").export.install_static_display(get_ipython())'
 
-# MathJax 3, asynchronously and only if it can be fetched: offline, the page does not wait for it.
-_MATHJAX_LOADER = """\
+# MathJax 3's configuration. After typesetting it marks the page (tests wait for that) and tells the
+# slides, whose layout depends on the height of the typeset equations.
+_MATHJAX_CONFIG = """\
 <script>
 window.MathJax = {
   tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
         processEscapes: true},
-  startup: {typeset: true}
+  svg: {fontCache: "global"},
+  startup: {
+    typeset: true,
+    pageReady: function () {
+      return MathJax.startup.defaultPageReady().then(function () {
+        document.documentElement.dataset.lnvizTypeset = "done";
+        document.dispatchEvent(new Event("lnviz-typeset"));
+      });
+    }
+  }
 };
+</script>"""
+
+# MathJax from a URL: asynchronously, so that offline nothing waits and the equations stay as TeX.
+_MATHJAX_REMOTE = """\
+<script>
 (function () {
   var script = document.createElement("script");
   script.async = true;
@@ -73,6 +102,18 @@ window.MathJax = {
   document.head.appendChild(script);
 })();
 </script>"""
+
+_MATHJAX_LOADER = (
+    _MATHJAX_CONFIG
+    + """
+{%- if resources.lnviz.mathjax_js -%}
+<script>{{ resources.lnviz.mathjax_js }}</script>
+{%- else -%}
+"""
+    + _MATHJAX_REMOTE
+    + """
+{%- endif -%}"""
+)
 
 # Both templates extend nbconvert's own and replace only what loads code from the network.
 _HTML_TEMPLATE = (
@@ -104,8 +145,13 @@ _SLIDES_TEMPLATE = (
     + """
 {%- endblock html_head_js_mathjax -%}
 {%- block footer_js -%}
+{%- if resources.lnviz.reveal_js -%}
+<script>{{ resources.lnviz.reveal_js }}</script>
+<script>{{ resources.lnviz.reveal_notes_js }}</script>
+{%- else -%}
 <script src="{{ reveal_url_prefix }}/dist/reveal.js"></script>
 <script src="{{ reveal_url_prefix }}/plugin/notes/notes.js"></script>
+{%- endif -%}
 <script>
 Reveal.initialize({
   controls: true,
@@ -129,6 +175,13 @@ function show(event) {
 }
 Reveal.on("ready", show);
 Reveal.on("slidechanged", show);
+// Typeset equations change the slides' heights: lay them out again once MathJax is done.
+document.addEventListener("lnviz-typeset", function () {
+  if (Reveal.isReady()) {
+    Reveal.layout();
+    show({currentSlide: Reveal.getCurrentSlide()});
+  }
+});
 </script>
 {%- endblock footer_js -%}
 """
@@ -297,11 +350,86 @@ def execute(source: Path, timeout: int = CELL_TIMEOUT_S, static: bool = True) ->
         timeout=timeout,
         kernel_name="python3",
         store_widget_state=False,
-        extra_arguments=[f"--IPKernelApp.exec_lines={json.dumps([_KERNEL_SETUP])}"] if static else [],
+        extra_arguments=[
+            # The kernel warns at every start that it talks over TCP without encryption: it does, on
+            # loopback, to this process alone. Only its errors reach the export's output.
+            "--IPKernelApp.log_level=ERROR",
+            *([f"--IPKernelApp.exec_lines={json.dumps([_KERNEL_SETUP])}"] if static else []),
+        ],
         resources={"metadata": {"path": str(source.parent)}},
     )
     client.execute()
     return notebook
+
+
+#: What the slides template is given as reveal.js's URL prefix when reveal.js is inlined: every URL that
+#: starts with it must be replaced by the file's content, or the export stops (`_inline_reveal_css`).
+_INLINED_REVEAL = "lnviz-inlined-reveal.js"
+_FONT_TYPES = {".woff": "font/woff", ".woff2": "font/woff2"}
+_CSS_IMPORT = re.compile(r"""@import\s+url\(\s*['"]?([^'")]+?)['"]?\s*\)\s*;""")
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?)['"]?\s*\)""")
+_CSS_SRC = re.compile(r"\bsrc\s*:([^;]*);")
+
+
+@functools.lru_cache
+def inline_script(path: Path) -> str:
+    """The script `path`, safe to write between `<script>` and `</script>`.
+
+    An HTML parser ends a script at `</script` and, after `<!--`, takes a `<script` for a nested one;
+    the vendored scripts have both inside strings and regular expressions. There `\\x3C` means `<`, so
+    each `<` that starts one of them is written as `\\x3C`.
+    """
+    return re.sub(r"<(?=!--|/?script)", r"\\x3C", path.read_text(encoding="utf-8"), flags=re.IGNORECASE)
+
+
+def _font_sources(declaration: re.Match[str], folder: Path) -> str:
+    """A `src:` declaration with each font it lists as a data URI, leaving out the fonts not vendored
+    (reveal.js lists .eot, .woff and .ttf copies; only .woff is vendored, which every browser reads)."""
+    kept = []
+    for source in declaration[1].split(","):
+        found = _CSS_URL.search(source)
+        if found is None or found[1].startswith("data:"):
+            kept.append(source.strip())
+            continue
+        font = folder / re.split(r"[?#]", found[1])[0]
+        if not font.is_file():
+            continue
+        data = base64.b64encode(font.read_bytes()).decode("ascii")
+        kept.append(source.replace(found[0], f"url(data:{_FONT_TYPES[font.suffix]};base64,{data})").strip())
+    return f"src: {', '.join(kept)};" if kept else ""
+
+
+@functools.lru_cache
+def inline_style(path: Path) -> str:
+    """The style sheet `path`, with the sheets it imports written in place and its fonts as data URIs,
+    so that it loads nothing. Raises ValueError naming any other URL it would still load."""
+    folder = path.parent
+    css = path.read_text(encoding="utf-8")
+    # a sheet imported from the network stays, to be named in the error below
+    css = _CSS_IMPORT.sub(lambda found: inline_style(folder / found[1]) if "//" not in found[1] else found[0], css)
+    css = _CSS_SRC.sub(lambda found: _font_sources(found, folder), css)
+    remote = [url for url in _CSS_URL.findall(css) if not url.startswith("data:")]
+    if remote or "</style" in css.lower():
+        raise ValueError(f"expected {path} to inline completely, but it still loads {remote or '</style'}")
+    return css
+
+
+def _inline_reveal_css(slides: str) -> str:
+    """The slides with reveal.js's style sheet and theme, which nbconvert's template links from the
+    reveal.js prefix, written into the page. Raises ExportError if the template loads anything else
+    from that prefix: the slides would look for a file that does not exist."""
+    sheets = {"dist/reveal.css": "", f"dist/theme/{REVEAL_THEME}.css": ' id="theme"'}
+    for sheet, attributes in sheets.items():
+        link = re.compile(rf"""<link\b[^<>]*\bhref=["']?{re.escape(f"{_INLINED_REVEAL}/{sheet}")}["']?[^<>]*>""")
+        style = f"<style{attributes}>{inline_style(REVEAL_DIR / sheet)}</style>"
+        slides = link.sub(lambda _, style=style: style, slides)  # a function: the CSS holds backslashes
+    if _INLINED_REVEAL in slides:
+        left = sorted(set(re.findall(rf"<[^<>]*{re.escape(_INLINED_REVEAL)}[^<>]*>", slides)))
+        raise ExportError(
+            f"expected every reveal.js file of nbconvert's slides template inlined, but it also loads {left}: "
+            "pass --reveal-prefix (a CDN or a folder holding reveal.js 4)"
+        )
+    return slides
 
 
 def _exporters(reveal_prefix: str) -> tuple[Any, Any]:
@@ -315,6 +443,7 @@ def _exporters(reveal_prefix: str) -> tuple[Any, Any]:
         template_file="lnviz_reveal.html.j2",
         extra_loaders=[loader],
         reveal_url_prefix=reveal_prefix,
+        reveal_theme=REVEAL_THEME,
     )
     return page, slides
 
@@ -322,20 +451,29 @@ def _exporters(reveal_prefix: str) -> tuple[Any, Any]:
 def convert(
     notebook: nbformat.NotebookNode,
     name: str,
-    reveal_prefix: str = DEFAULT_REVEAL_PREFIX,
-    mathjax_url: str = DEFAULT_MATHJAX_URL,
+    reveal_prefix: str | None = None,
+    mathjax_url: str | None = None,
 ) -> tuple[str, str]:
     """The page and the slides, as HTML text, of an executed notebook titled `name`.
 
-    Raises ExportError when an output has no mimetype a page can show (nbconvert would drop it).
+    MathJax is inlined unless `mathjax_url` says where to load it from; in the slides, reveal.js is
+    inlined unless `reveal_prefix` says where to load it from (a URL or folder holding reveal.js 4's
+    `dist/` and `plugin/`). Raises ExportError when an output has no mimetype a page can show
+    (nbconvert would drop it).
     """
     from plotly.offline import get_plotlyjs
 
     def resources() -> dict[str, Any]:  # a fresh copy for each exporter, which adds to it
-        return {"metadata": {"name": name}, "lnviz": {"plotly_js": plotly_js, "mathjax_url": mathjax_url}}
+        return {"metadata": {"name": name}, "lnviz": dict(scripts)}
 
-    plotly_js = get_plotlyjs()
-    page_exporter, slides_exporter = _exporters(reveal_prefix)
+    scripts = {
+        "plotly_js": get_plotlyjs(),
+        "mathjax_url": mathjax_url or "",
+        "mathjax_js": "" if mathjax_url else inline_script(MATHJAX_JS),
+        "reveal_js": "" if reveal_prefix else inline_script(REVEAL_DIR / "dist" / "reveal.js"),
+        "reveal_notes_js": "" if reveal_prefix else inline_script(REVEAL_DIR / "plugin" / "notes" / "notes.js"),
+    }
+    page_exporter, slides_exporter = _exporters(reveal_prefix.rstrip("/") if reveal_prefix else _INLINED_REVEAL)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         page, _ = page_exporter.from_notebook_node(notebook, resources=resources())
@@ -346,13 +484,16 @@ def convert(
             f"{name}: expected every output to be shown, but nbconvert would drop "
             f"{len(dropped)} kind(s): " + "; ".join(dropped)
         )
+    if not reveal_prefix:
+        slides = _inline_reveal_css(slides)
     return page, slides
 
 
 def export_notebook(
-    source: Path, out: Path, reveal_prefix: str = DEFAULT_REVEAL_PREFIX, mathjax_url: str = DEFAULT_MATHJAX_URL
+    source: Path, out: Path, reveal_prefix: str | None = None, mathjax_url: str | None = None
 ) -> Exported:
-    """Execute the lesson `source` and write `out/<stem>.html` and `out/<stem>.slides.html`."""
+    """Execute the lesson `source` and write `out/<stem>.html` and `out/<stem>.slides.html` (`convert`
+    says what `reveal_prefix` and `mathjax_url` change)."""
     notebook = execute(source)
     page, slides = convert(notebook, source.stem, reveal_prefix, mathjax_url)
     out.mkdir(parents=True, exist_ok=True)
@@ -386,7 +527,7 @@ def lessons(directory: Path, names: list[str] | tuple[str, ...] = ()) -> list[Pa
     return chosen
 
 
-def _export_and_report(source: Path, out: Path, reveal_prefix: str, mathjax_url: str) -> str:
+def _export_and_report(source: Path, out: Path, reveal_prefix: str | None, mathjax_url: str | None) -> str:
     """Export one lesson; return the line to print about it, which starts with "FAILED" if it failed.
     Runs in a worker process with --jobs, so it returns text, which always crosses back."""
     start = time.perf_counter()
@@ -414,16 +555,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--reveal-prefix",
-        default=DEFAULT_REVEAL_PREFIX,
-        help="reveal.js 4 for the slides: a URL or a local folder holding dist/ and plugin/",
+        metavar="URL",
+        help="load reveal.js 4 for the slides from URL, which holds dist/ and plugin/ "
+        f"(e.g. {CDN_REVEAL_PREFIX}; default: the bundled copy, inlined)",
     )
     parser.add_argument(
-        "--mathjax-url", default=DEFAULT_MATHJAX_URL, help="MathJax 3 tex-chtml.js: a URL or a local path"
+        "--mathjax-url",
+        metavar="URL",
+        help=f"load MathJax 3 from URL (e.g. {CDN_MATHJAX_URL}; default: the bundled copy, inlined)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="lessons executed at the same time (default: 1)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"expected --jobs of at least 1, got {args.jobs}")
+    for option, value in (("--reveal-prefix", args.reveal_prefix), ("--mathjax-url", args.mathjax_url)):
+        if value is not None and not value.strip():
+            parser.error(f"expected a URL after {option}, got an empty string (leave {option} out to inline)")
     try:
         sources = lessons(args.notebooks, args.names)
     except ValueError as error:

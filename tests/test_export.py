@@ -10,9 +10,12 @@ changed by a later cell shows its last state, and every kind of output survives.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,6 +25,8 @@ import pytest
 from exported_lessons import Export, export_lessons
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from notebook_utils import ROOT, SOURCES
+from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from plotly.offline import get_plotlyjs
 
 from lnviz import export
@@ -36,9 +41,11 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 def _remote_loads(page: str) -> list[str]:
-    """Tags that load a script or a style sheet from the network."""
-    return re.findall(r"<script\b[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>", page) + re.findall(
-        r"<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^>]*>", page
+    """Tags that load a script or a style sheet from the network, and style sheets' remote imports."""
+    return (
+        re.findall(r"<script\b[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>", page)
+        + re.findall(r"<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^>]*>", page)
+        + re.findall(r"@import\s+url\(\s*[\"']?(?:https?:)?//[^)]*\)", page)
     )
 
 
@@ -76,6 +83,9 @@ def test_export_command_exports_every_lesson_and_drops_no_output(exported: Expor
     assert written == sorted(name for p in SOURCES for name in (f"{p.stem}.html", f"{p.stem}.slides.html"))
     for lesson in SOURCES:
         assert re.search(rf"^{lesson.stem}: \d+ s, wrote ", exported.stdout, re.M), exported.stdout
+    # one line per lesson and nothing else: no kernel log ("Kernel is running over TCP ...") per lesson
+    assert "[IPKernelApp]" not in exported.stderr and "WARNING" not in exported.stderr, exported.stderr[-3000:]
+    assert len(exported.stdout.splitlines()) == len(SOURCES), exported.stdout
 
 
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
@@ -94,11 +104,11 @@ def test_page_has_its_plots_and_frames_and_works_offline(lesson: Path, exported:
         )
         assert "application/vnd.jupyter.widget-view+json" not in page  # no widget manager needed
         assert "require.js" not in page and "require.min.js" not in page
-        if path.name.endswith(".slides.html"):
-            remote = [tag for tag in _remote_loads(page) if export.DEFAULT_REVEAL_PREFIX not in tag]
-        else:
-            remote = _remote_loads(page)
+        remote = _remote_loads(page)
         assert remote == [], f"{path.name} loads from the network: {remote}"
+        # MathJax (and, in the slides, reveal.js) is inlined: nothing is loaded from a file beside the page
+        assert page.count(export.inline_script(export.MATHJAX_JS)) == 1, f"{path.name}: expected MathJax inlined"
+        assert not re.search(r"<(?:script|link)\b[^>]*\b(?:src|href)=", page), f"{path.name} loads a file"
 
 
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
@@ -187,7 +197,7 @@ def test_every_kind_of_output_survives(fixture_export: export.Exported) -> None:
     assert "Plotly.animate(" not in page.replace(get_plotlyjs(), "")
     # tqdm's bar and a widget with no figure keep their text; the equation stays for MathJax
     assert "100%" in page and "IntSlider(" in page
-    assert "$a_i = w_i^\\top x$" in page and export.DEFAULT_MATHJAX_URL in page
+    assert "$a_i = w_i^\\top x$" in page and export.inline_script(export.MATHJAX_JS) in page
     assert _remote_loads(page) == []
 
 
@@ -254,3 +264,215 @@ def test_dev_py_export_sets_up_then_runs_the_export(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(dev.subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
     assert dev.main(["export", "--out", "somewhere", "01"]) == 0
     assert calls == [("setup", ""), (["/venv/python", "-m", "lnviz.export", "--out", "somewhere", "01"], dev.ROOT)]
+
+
+# --- the vendored front-end files -----------------------------------------------------------------
+
+
+def test_every_vendored_file_is_package_data_and_each_project_keeps_its_licence() -> None:
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lnviz"]
+    package = ROOT / "lnviz"
+    vendored = [path for path in (package / "_vendor").rglob("*") if path.is_file()]
+    assert export.MATHJAX_JS in vendored and export.REVEAL_DIR / "dist" / "reveal.js" in vendored
+    # what `pip install .` would leave out of the wheel, and so out of every page (setuptools globs
+    # package-data recursively, as Path.glob does)
+    packaged = {path for glob in globs for path in package.glob(glob)}
+    missing = [path for path in vendored if path not in packaged]
+    assert missing == [], f"not in [tool.setuptools.package-data]: {missing}"
+    for project, version in (("reveal.js", "4.0.2"), ("mathjax", "3.2.2")):
+        folder = package / "_vendor" / project
+        assert (folder / "LICENSE").stat().st_size > 500, f"{project} without its licence"
+        readme = (folder / "README.md").read_text()
+        assert f"npm pack {project}@{version}" in readme and "Licence" in readme, f"{project}'s README"
+
+
+def test_an_inlined_script_cannot_end_or_nest_its_script_tag(tmp_path: Path) -> None:
+    script = tmp_path / "a.js"
+    script.write_text('var a = "</script>", b = /<!--.*?-->/g, c = "<SCRIPT src=x>";', encoding="utf-8")
+    inlined = export.inline_script(script)
+    assert re.search(r"<(?:/?script|!--)", inlined, re.I) is None, inlined
+    # the same text once JavaScript reads its escapes
+    assert inlined.replace("\\x3C", "<") == script.read_text()
+
+
+def test_a_style_sheet_is_inlined_with_its_imports_and_fonts(tmp_path: Path) -> None:
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "f.woff").write_bytes(b"wOFF font")
+    (tmp_path / "fonts" / "f.css").write_text(
+        "@font-face { font-family: F; src: url('f.eot');\n"
+        "  src: url('f.eot?#iefix') format('embedded-opentype'), url('f.woff') format('woff'); }"
+    )
+    (tmp_path / "theme.css").write_text("@import url(fonts/f.css);\nbody { font-family: F; }")
+    css = export.inline_style(tmp_path / "theme.css")
+    assert "@import" not in css and "body { font-family: F; }" in css
+    # the font that exists is embedded; the one that does not is left out, with its declaration
+    assert css.count("url(data:font/woff;base64,d09GRiBmb250)") == 1 and ".eot" not in css
+    # what would still load from the network stops the export, by name
+    (tmp_path / "import.css").write_text("@import url(https://fonts.example/x.css);\nbody { color: red; }")
+    with pytest.raises(ValueError, match=r"import\.css to inline completely.*https://fonts\.example/x\.css"):
+        export.inline_style(tmp_path / "import.css")
+    (tmp_path / "image.css").write_text("body { background: url(https://example.org/x.png); }")
+    with pytest.raises(ValueError, match=r"image\.css to inline completely.*https://example\.org/x\.png"):
+        export.inline_style(tmp_path / "image.css")
+
+
+def test_urls_given_for_reveal_and_mathjax_are_loaded_instead_of_the_bundled_copies() -> None:
+    notebook = new_notebook(cells=[new_markdown_cell("# Title\n\n$x$")])
+    notebook.cells[0].metadata["slideshow"] = {"slide_type": "slide"}
+    page, slides = export.convert(
+        notebook, "cdn", reveal_prefix=export.CDN_REVEAL_PREFIX + "/", mathjax_url=export.CDN_MATHJAX_URL
+    )
+    for html_text in (page, slides):
+        assert export.CDN_MATHJAX_URL in html_text and "startup" in html_text
+        assert export.inline_script(export.MATHJAX_JS) not in html_text
+    assert f'<script src="{export.CDN_REVEAL_PREFIX}/dist/reveal.js">' in slides
+    assert f"{export.CDN_REVEAL_PREFIX}/dist/theme/{export.REVEAL_THEME}.css" in slides
+    assert export.inline_script(export.REVEAL_DIR / "dist" / "reveal.js") not in slides
+    # and by default, both are in the page
+    page, slides = export.convert(notebook, "inlined")
+    assert export.inline_script(export.REVEAL_DIR / "dist" / "reveal.js") in slides
+    assert export.inline_style(export.REVEAL_DIR / "dist" / "reveal.css") in slides
+    assert export.inline_script(export.MATHJAX_JS) in page and export.CDN_MATHJAX_URL not in page
+
+
+@pytest.mark.parametrize("option", ["--reveal-prefix", "--mathjax-url"])
+def test_an_empty_url_stops_the_command_with_a_message(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        export.main(["--notebooks", str(ROOT / "notebooks"), option, " ", "01"])
+    assert stop.value.code == 2 and f"expected a URL after {option}" in capsys.readouterr().err
+
+
+# --- the exported lessons in a browser with no network --------------------------------------------
+
+SCREENSHOTS = Path(os.environ.get("LNVIZ_SCREENSHOTS", ROOT / "tests" / "_screenshots"))
+TYPESET_TIMEOUT_MS = 60_000
+SLIDES_VIEWPORT = {"width": 1280, "height": 720}
+
+# What MathJax left in the lesson's text: typeset equations in its markdown, MathJax's error boxes, and
+# the markdown's text outside the equations (where raw TeX would show).
+_MATH_STATE_JS = """() => {
+    const markdown = [...document.querySelectorAll('.jp-RenderedMarkdown')];
+    const text = markdown.map((cell) => {
+        const copy = cell.cloneNode(true);
+        copy.querySelectorAll('mjx-container').forEach((math) => math.remove());
+        return copy.textContent;
+    }).join('\\n');
+    return {
+        typeset: markdown.reduce((n, cell) => n + cell.querySelectorAll('mjx-container').length, 0),
+        errors: document.querySelectorAll('mjx-merror').length,
+        rawTex: (text.match(/\\$\\$?|\\\\[A-Za-z]+/g) || []).slice(0, 10),
+    };
+}"""
+
+_REVEAL_STATE_JS = """() => ({
+    defined: typeof Reveal !== 'undefined',
+    ready: typeof Reveal !== 'undefined' && Reveal.isReady() && document.querySelector('.reveal.ready') !== null,
+    slides: typeof Reveal !== 'undefined' ? Reveal.getTotalSlides() : 0,
+})"""
+
+
+def _math_spans(lesson: Path) -> int:
+    """How many equations ($...$ and $$...$$) the lesson's markdown holds, outside code."""
+    count = 0
+    for cell in jupytext.read(lesson).cells:
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"`[^`]*`", "", re.sub(r"```.*?```", "", cell.source, flags=re.S)).replace("\\$", "")
+        count += len(re.findall(r"\$\$.+?\$\$", text, flags=re.S))
+        count += len(re.findall(r"\$[^$]+?\$", re.sub(r"\$\$.+?\$\$", "", text, flags=re.S), flags=re.S))
+    return count
+
+
+@pytest.fixture(scope="module")
+def offline_browser() -> Iterator[Browser]:
+    from browser.lab import CHROMIUM_ARGS, find_chromium
+    from playwright.sync_api import sync_playwright
+
+    try:
+        executable = find_chromium()
+    except FileNotFoundError as error:
+        pytest.fail(str(error))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def _offline_page(
+    browser: Browser, path: Path, viewport: dict[str, int]
+) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A page opened on `path` with every request that is not for a local file aborted; yields the
+    page, the requests it tried to make to anywhere else, and its uncaught exceptions."""
+    context = browser.new_context(viewport=viewport)
+    outside: list[str] = []
+
+    def only_local(route: Route) -> None:
+        if route.request.url.startswith(("file:", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(path.as_uri())
+        yield page, outside, errors
+    finally:
+        context.close()
+
+
+def _assert_typeset(page: Page, lesson: Path, name: str) -> None:
+    page.wait_for_function("() => document.documentElement.dataset.lnvizTypeset === 'done'", timeout=TYPESET_TIMEOUT_MS)
+    state = page.evaluate(_MATH_STATE_JS)
+    assert state["rawTex"] == [], f"{name} shows raw TeX: {state['rawTex']}"
+    assert state["errors"] == 0, f"{name}: {state['errors']} equations MathJax could not typeset"
+    assert state["typeset"] == _math_spans(lesson), f"{name}: typeset {state['typeset']} equations"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
+def test_page_typesets_its_maths_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+    path = exported.page(lesson)
+    with _offline_page(offline_browser, path, {"width": 1280, "height": 900}) as (page, outside, errors):
+        _assert_typeset(page, lesson, path.name)
+        if lesson == SOURCES[1]:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.locator("mjx-container[display='true']").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}-offline-page.png"))
+        assert errors == [], f"{path.name}: uncaught exceptions {errors}"
+    assert outside == [], f"{path.name} asked the network for {outside}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
+def test_slides_start_and_typeset_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+    path = exported.slides(lesson)
+    types = _slide_types(jupytext.read(lesson))
+    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
+        try:
+            page.wait_for_function("() => typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30_000)
+        except PlaywrightTimeoutError:
+            pass  # the assertion below says what is missing
+        reveal = page.evaluate(_REVEAL_STATE_JS)
+        assert reveal["defined"] and reveal["ready"], f"{path.name}: reveal.js did not start ({reveal}, {errors})"
+        assert reveal["slides"] == types.count("slide") + types.count("subslide")
+        _assert_typeset(page, lesson, path.name)
+        if lesson == SOURCES[1]:
+            # the first slide with a displayed equation, as the room sees it
+            indices = page.evaluate(
+                "() => Reveal.getIndices(document.querySelector(\"mjx-container[display='true']\").closest('section'))"
+            )
+            page.evaluate("([h, v]) => Reveal.slide(h, v)", [indices["h"], indices["v"]])
+            page.wait_for_timeout(1500)  # the slide transition
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}-offline-slide.png"))
+        assert errors == [], f"{path.name}: uncaught exceptions {errors}"
+    assert outside == [], f"{path.name} asked the network for {outside}"
