@@ -7,9 +7,10 @@
                                                self-contained HTML page and to reveal.js slides
                                                (build/lectures/ by default; --help for the options)
 
-Set-up makes a virtual environment in .venv (LNVIZ_VENV to put it elsewhere) and installs lnviz with
-its dependencies into it. It remembers what it installed, so a second run takes a second. torch is
-pinned (LNVIZ_TORCH to change the pin) because an unpinned torch pulls a multi-GB CUDA build.
+Set-up makes a virtual environment in .venv (LNVIZ_VENV to put it elsewhere; a relative path is
+taken from the repository's root) and installs lnviz with its dependencies into it. It remembers what
+it installed, so a second run takes a second; a second set-up started meanwhile waits for the first.
+torch is pinned (LNVIZ_TORCH to change the pin) because an unpinned torch pulls a multi-GB CUDA build.
 """
 
 from __future__ import annotations
@@ -19,10 +20,28 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 ROOT = Path(__file__).resolve().parent
-VENV = Path(os.environ.get("LNVIZ_VENV", ROOT / ".venv"))
+
+
+def venv_dir(setting: str | None) -> Path:
+    """The virtual environment's directory: LNVIZ_VENV's value, relative to the repository's root
+    (every command runs there), or ROOT/.venv when it is unset or empty."""
+    return ROOT / Path(setting).expanduser() if setting else ROOT / ".venv"
+
+
+VENV = venv_dir(os.environ.get("LNVIZ_VENV"))
 TORCH = os.environ.get("LNVIZ_TORCH", "torch==2.13.0")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -44,6 +63,34 @@ def _stamp(project: bytes, extras: str) -> str:
     return hashlib.sha256(project + f"{TORCH}|{extras}".encode()).hexdigest()
 
 
+def _try_lock(f: BinaryIO) -> bool:
+    """Take the lock on the open file f without waiting; False if another process holds it."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+@contextmanager
+def setup_lock() -> Iterator[None]:
+    """Hold VENV/lnviz-setup.lock for the block, waiting (and saying so) while another set-up holds it.
+
+    Two pip runs into one environment at once can leave it broken; the operating system drops the
+    lock when its process ends, however it ends.
+    """
+    VENV.mkdir(parents=True, exist_ok=True)
+    with open(VENV / "lnviz-setup.lock", "a+b") as f:
+        if not _try_lock(f):
+            say(f"another set-up is running in {VENV}: waiting for it to finish")
+            while not _try_lock(f):
+                time.sleep(1.0)
+        yield
+
+
 def setup(extras: str) -> Path:
     """Create .venv and install lnviz[extras] into it, unless the same set-up is already there."""
     if sys.version_info < (3, 10):
@@ -53,8 +100,20 @@ def setup(extras: str) -> Path:
     project = (ROOT / "pyproject.toml").read_bytes()
     stamp = _stamp(project, extras)
     wanted = {stamp, _stamp(project, "test")}  # a test set-up also serves the lab; the reverse is not true
-    if python.exists() and stamp_file.exists() and stamp_file.read_text().strip() in wanted:
+
+    def done() -> bool:
+        return python.exists() and stamp_file.exists() and stamp_file.read_text().strip() in wanted
+
+    if done():
         return python
+    with setup_lock():
+        if not done():  # a set-up we waited for may have done it all
+            _install(python, extras, stamp_file, stamp)
+    return python
+
+
+def _install(python: Path, extras: str, stamp_file: Path, stamp: str) -> None:
+    """Create the venv if needed, install the torch pin and lnviz[extras], then write the stamp."""
     if not python.exists():
         say(f"creating a virtual environment in {VENV}")
         run(sys.executable, "-m", "venv", VENV)
@@ -64,7 +123,6 @@ def setup(extras: str) -> Path:
     run(python, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target)
     stamp_file.write_text(stamp)
     say("set-up done")
-    return python
 
 
 def find_chromium() -> str | None:
@@ -129,7 +187,16 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 2
-    return commands[argv[0]](argv[1:])
+    try:
+        return commands[argv[0]](argv[1:])
+    except subprocess.CalledProcessError as err:
+        # The failed command (pip, venv, apt-get) has printed its own message above this line.
+        failed = " ".join(Path(str(a)).name if i == 0 else str(a) for i, a in enumerate(err.cmd))
+        say(
+            f"set-up failed: `{failed}` exited with status {err.returncode} (its message is above); "
+            f"check the network and the torch pin LNVIZ_TORCH={TORCH}, then run this command again"
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from dev_module import dev
@@ -63,3 +66,66 @@ def test_readme_shows_exactly_the_two_commands():
     assert "python3 dev.py lab" in readme and "python3 dev.py test" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert "chromium" in ci and ci.strip().splitlines()[-1] == "exec python3 dev.py test"
+
+
+@pytest.mark.parametrize("other_finished", [True, False])
+def test_a_second_setup_waits_for_the_first_and_skips_what_it_did(fake_venv, monkeypatch, capsys, other_finished):
+    fcntl = pytest.importorskip("fcntl")
+    held = (dev.VENV / "lnviz-setup.lock").open("a+b")
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a set-up in another terminal holds it
+
+    def other_setup_ends(seconds: float) -> None:
+        assert fake_venv == []  # nothing is installed while the other set-up runs
+        if other_finished:
+            project = (dev.ROOT / "pyproject.toml").read_bytes()
+            (dev.VENV / "lnviz-setup.stamp").write_text(dev._stamp(project, "test"))
+        held.close()
+
+    monkeypatch.setattr(dev.time, "sleep", other_setup_ends)
+    dev.setup("test")
+    assert "another set-up is running" in capsys.readouterr().out
+    assert len(fake_venv) == (0 if other_finished else 2)
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [(None, ROOT / ".venv"), ("", ROOT / ".venv"), ("envs/lnviz", ROOT / "envs" / "lnviz"), ("/opt/v", Path("/opt/v"))],
+)
+def test_lnviz_venv_is_taken_from_the_repository_root(setting, expected):
+    assert dev.venv_dir(setting) == expected
+
+
+def fake_python(venv: Path, exit_code: int, stderr: str = "") -> None:
+    """A venv whose python records its arguments in venv/calls and exits with exit_code."""
+    python = venv / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\necho "$@" >> "{venv / "calls"}"\nprintf "{stderr}" >&2\nexit {exit_code}\n')
+    python.chmod(0o755)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake python is a shell script")
+def test_a_relative_lnviz_venv_means_the_same_venv_from_any_directory(tmp_path):
+    fake_python(tmp_path / "venv", 0)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = dict(os.environ, LNVIZ_VENV=os.path.relpath(tmp_path / "venv", ROOT))
+    done = subprocess.run(
+        ["python3", str(ROOT / "dev.py"), "export"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "venv" / "calls").read_text().splitlines()
+    assert "pip install" in calls[0] and calls[-1] == "-m lnviz.export"
+    assert (tmp_path / "venv" / "lnviz-setup.stamp").exists() and list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake python is a shell script")
+def test_a_failing_pip_shows_its_message_and_a_one_line_hint_not_a_traceback(tmp_path):
+    fake_python(tmp_path / "venv", 1, "ERROR: No matching distribution found for torch==0.0.0\\n")
+    env = dict(os.environ, LNVIZ_VENV=str(tmp_path / "venv"), LNVIZ_TORCH="torch==0.0.0")
+    done = subprocess.run(["python3", str(ROOT / "dev.py"), "export"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "ERROR: No matching distribution found for torch==0.0.0" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    hint = done.stdout.strip().splitlines()[-1]
+    assert hint.startswith("[lnviz] set-up failed: `python -m pip install") and "LNVIZ_TORCH=torch==0.0.0" in hint
+    assert not (tmp_path / "venv" / "lnviz-setup.stamp").exists()
