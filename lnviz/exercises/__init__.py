@@ -1,0 +1,22 @@
+"""Checkers for the notebooks' "your turn" exercises.
+
+Each `check_*` calls a student's function on fixed probes and returns a `Feedback`: passed or not, the
+code of the catalogued mistake the answer matches (e.g. "eps_outside_sqrt"), what is wrong and a hint
+that points at the paper's equation. In a notebook it shows as a box with the verdict in words
+("Passed", "Not yet", "Not done yet"); `print(feedback)` gives the same as text. A checker never
+raises for anything the student's function does: a stub that raises NotImplementedError is "not done
+yet", any other error is reported with the line of the student's code where it happened.
+"""
+
+from lnviz.exercises._core import Exercise, Feedback, Mistake, Probe
+from lnviz.exercises.normalization import check_batch_norm, check_layer_norm, check_rms_norm
+
+__all__ = [
+    "Exercise",
+    "Feedback",
+    "Mistake",
+    "Probe",
+    "check_batch_norm",
+    "check_layer_norm",
+    "check_rms_norm",
+]
