@@ -1,4 +1,4 @@
-"""Issue 5, section 2: every lesson, executed, as a self-contained HTML page and as reveal.js slides.
+"""Every lesson, executed, as a self-contained HTML page and as reveal.js slides.
 
 The lessons are exported once, by the command itself (`exported_lessons`), and each page is read
 here for what must be in it: plotly.js once, every plot, every animation's frames, the panels drawn
