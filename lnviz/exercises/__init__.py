@@ -9,7 +9,9 @@ yet", any other error is reported with the line of the student's code where it h
 """
 
 from lnviz.exercises._core import Exercise, Feedback, Mistake, Probe
+from lnviz.exercises.invariance import check_table1
 from lnviz.exercises.normalization import check_batch_norm, check_layer_norm, check_rms_norm
+from lnviz.exercises.recurrent import check_ln_lstm_step, check_ln_rnn_step
 
 __all__ = [
     "Exercise",
@@ -18,5 +20,8 @@ __all__ = [
     "Probe",
     "check_batch_norm",
     "check_layer_norm",
+    "check_ln_lstm_step",
+    "check_ln_rnn_step",
     "check_rms_norm",
+    "check_table1",
 ]
