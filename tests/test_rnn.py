@@ -46,7 +46,7 @@ def _flat(state) -> list[Tensor]:
 def _make(name: str, norm: str, input_size=5, hidden=6, **kw):
     if norm == "batch":
         kw.setdefault("max_steps", 4)
-    return CELLS[name][0](input_size, hidden, norm, **kw)
+    return CELLS[name][0](input_size, hidden, norm=norm, **kw)
 
 
 # ------------------------------------------------------------------ norm="none" equals torch
@@ -364,3 +364,109 @@ def test_unknown_norm_and_bad_sizes_raise() -> None:
         RNNCell(5, 6, norm="layer", max_steps=3)
     with pytest.raises(ValueError, match=r"input of shape \(batch, 3\).*got input of shape \(2, 4\)"):
         StepwiseBatchNorm(3, max_steps=2)(torch.zeros(2, 4), step=0)
+
+
+# ------------------------------------------------------------------ torch's signature and call convention
+
+
+def test_positional_arguments_are_torchs() -> None:
+    """RNNCell(input_size, hidden_size, bias, nonlinearity, device, dtype), the others without nonlinearity."""
+    rnn = RNNCell(5, 6, False, "relu", "cpu", torch.float64)
+    assert (rnn.bias, rnn.nonlinearity, rnn.bias_ih, rnn.norm) == (False, "relu", None, "none")
+    assert rnn.weight_ih.dtype == torch.float64
+    for cls in (LSTMCell, GRUCell):
+        cell = cls(5, 6, False, "cpu", torch.float64, norm="layer")
+        assert (cell.bias, cell.bias_ih, cell.bias_hh, cell.norm) == (False, None, None, "layer")
+        assert cell.weight_hh.dtype == torch.float64
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_a_norm_name_where_bias_goes_is_read_as_norm(name: str) -> None:
+    """`CELLS[kind](input_size, hidden_size, norm)`, as the models and lessons call it."""
+    cell = CELLS[name][0](5, 6, "layer")
+    assert cell.norm == "layer" and cell.bias
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("name", "kw"), [("rnn", {"nonlinearity": "relu"}), ("rnn", {}), ("lstm", {}), ("gru", {})])
+def test_bias_false_and_relu_equal_torch(name: str, kw: dict, dtype: torch.dtype) -> None:
+    theirs = CELLS[name][1](5, 6, bias=False, dtype=dtype, **kw)
+    ours = CELLS[name][0](5, 6, bias=False, dtype=dtype, **kw)
+    ours.load_state_dict(theirs.state_dict())
+    assert list(ours.state_dict()) == ["weight_ih", "weight_hh"]
+    x, state = _randn(3, 5, seed=4, dtype=dtype), _state(name, 3, 6, seed=5, dtype=dtype)
+    for a, b in zip(_flat(ours(x, state)), _flat(theirs(x, state))):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+@pytest.mark.parametrize("name", CELLS)
+def test_bias_false_with_a_norm_keeps_only_the_norms_biases(name: str, norm: str) -> None:
+    cell = _make(name, norm, bias=False, dtype=torch.float64)
+    assert cell.bias_ih is None and cell.bias_hh is None
+    assert all(not n.startswith("bias") for n, _ in cell.named_parameters())
+    _randomize(cell, seed=3)
+    out = cell(_randn(3, 5, seed=1), step=0)
+    assert all(torch.isfinite(t).all() for t in _flat(out))
+
+
+@pytest.mark.parametrize("norm", ["none", "layer", "batch"])
+@pytest.mark.parametrize("name", CELLS)
+def test_unbatched_input_equals_a_batch_of_one(name: str, norm: str) -> None:
+    cell = _make(name, norm, dtype=torch.float64)
+    _randomize(cell, seed=2)
+    cell.eval()  # a batch of one has no batch statistics
+    x, state = _randn(5, seed=1), _state(name, 1, 6, seed=3)
+    one = _flat(cell(x, tuple(s[0] for s in state) if name == "lstm" else state[0], step=0))
+    batch = _flat(cell(x[None], state, step=0))
+    assert [t.shape for t in one] == [(6,)] * len(batch)
+    for a, b in zip(one, batch):
+        torch.testing.assert_close(a, b[0])
+    # no state means zeros, batched as the input
+    zeros = _flat(cell(x, step=0))
+    for a, b in zip(zeros, _flat(cell(x[None], step=0))):
+        torch.testing.assert_close(a, b[0])
+    new_state, internals = cell(x, step=0, return_internals=True)
+    assert internals.summed.dim() == 1 and internals.saturation.dim() == 0
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_state_of_wrong_dtype_or_batching_raises(name: str) -> None:
+    cell = _make(name, "none")  # float32
+    x = torch.zeros(3, 5)
+    h32, h64 = torch.zeros(3, 6), torch.zeros(3, 6, dtype=torch.float64)
+    bad_h = (h64, h32) if name == "lstm" else h64
+    with pytest.raises(ValueError, match="hidden state h of dtype torch.float32 on cpu.*got dtype torch.float64"):
+        cell(x, bad_h)
+    if name == "lstm":
+        with pytest.raises(ValueError, match="cell state c of dtype torch.float32 on cpu.*got dtype torch.float64"):
+            cell(x, (h32, h64))
+    unbatched = torch.zeros(6)
+    with pytest.raises(ValueError, match=r"hidden state h of shape \(hidden_size=6,\), got shape \(3, 6\)"):
+        cell(torch.zeros(5), (h32, unbatched) if name == "lstm" else h32)
+    with pytest.raises(ValueError, match=r"of shape \(batch=3, hidden_size=6\), got shape \(6,\)"):
+        cell(x, (unbatched, h32) if name == "lstm" else unbatched)
+
+
+def test_numpy_integers_are_sizes_and_steps_as_in_torch() -> None:
+    np = pytest.importorskip("numpy")
+    cell = RNNCell(np.int64(3), np.int64(4))
+    assert (cell.input_size, cell.hidden_size) == (3, 4) and type(cell.hidden_size) is int
+    bn = LSTMCell(np.int32(3), np.int32(4), norm="batch", max_steps=np.int64(2))
+    assert bn.max_steps == 2 and bn.bn_ih.running_mean.shape == (2, 16)
+    bn(torch.randn(2, 3), step=np.int64(1))
+
+
+@pytest.mark.parametrize("eps", [float("nan"), float("inf"), -1.0, "1e-5", None])
+@pytest.mark.parametrize("norm", ["none", "layer", "batch"])
+def test_cells_refuse_a_bad_eps(norm: str, eps) -> None:
+    """norm='none' builds no normalization, so the cell itself must check it."""
+    with pytest.raises(ValueError, match="expected a finite eps >= 0"):
+        _make("gru", norm, eps=eps)
+
+
+def test_bad_bias_and_nonlinearity_raise() -> None:
+    with pytest.raises(ValueError, match="nonlinearity to be 'tanh' or 'relu', got 'sigmoid'"):
+        RNNCell(5, 6, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="bias to be True or False, got 1"):
+        GRUCell(5, 6, 1)
