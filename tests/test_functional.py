@@ -496,3 +496,45 @@ def test_weight_norm_gradcheck():
 def test_weight_norm_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------- eps, sizes and overflow, for every function
+
+BAD_EPS = [float("nan"), float("inf"), -float("inf"), np.float64("nan"), "1e-5", torch.tensor(1e-5), True]
+FUNCTIONS_WITH_EPS = {
+    "layer_norm": lambda eps: LF.layer_norm(torch.randn(4, 8), 8, eps=eps),
+    "batch_norm": lambda eps: LF.batch_norm(torch.randn(4, 8), None, None, training=True, eps=eps),
+    "rms_norm": lambda eps: LF.rms_norm(torch.randn(4, 8), 8, eps=eps),
+}
+
+
+@pytest.mark.parametrize("eps", BAD_EPS, ids=repr)
+@pytest.mark.parametrize("name", FUNCTIONS_WITH_EPS)
+def test_a_nan_infinite_or_non_numeric_eps_is_refused(name, eps):
+    with pytest.raises(ValueError, match=rf"{name} expected a finite eps >= 0, got eps="):
+        FUNCTIONS_WITH_EPS[name](eps)
+
+
+@pytest.mark.parametrize("size", [np.int64(8), np.int32(8), [np.int64(2), np.int64(4)]], ids=repr)
+def test_numpy_integer_sizes_are_accepted_as_torch_accepts_them(size):
+    x = torch.randn(3, 2, 4).reshape(3, 8) if np.ndim(size) == 0 else torch.randn(3, 2, 4)
+    shape = tuple(int(s) for s in np.atleast_1d(size))
+    torch.testing.assert_close(LF.layer_norm(x, size), F.layer_norm(x, shape))
+    torch.testing.assert_close(LF.rms_norm(x, size), F.rms_norm(x, shape))
+
+
+@pytest.mark.parametrize("magnitude", [1e-3, 1e3, 1e9, 1e15])
+def test_layer_norm_matches_torch_on_large_finite_statistics(magnitude):
+    """The docstring's claim: equal to F.layer_norm while sum((a - mu)^2) stays finite in float32."""
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.randn(6, 40, generator=gen, dtype=torch.float64) + 3 * torch.randn(6, 1, generator=gen)) * magnitude
+    x = x.float()
+    torch.testing.assert_close(LF.layer_norm(x, 40), F.layer_norm(x, (40,)))
+
+
+def test_layer_norm_overflow_differs_from_torch_as_the_docstring_says():
+    """If torch's kernel stops returning NaN here, the docstring of layer_norm is out of date."""
+    x = torch.tensor([[3e38, -3e38, 1.0]])
+    assert torch.isnan(F.layer_norm(x, (3,))).all()
+    assert (LF.layer_norm(x, 3) == 0).all()
+    assert "[3e38, -3e38, 1]" in LF.layer_norm.__doc__

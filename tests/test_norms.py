@@ -452,3 +452,96 @@ def test_weight_norm_linear_bad_input():
         WeightNormLinear(6, 4)(torch.randn(2, 5))
     with pytest.raises(ValueError, match=r"out_features to be a positive int, got 0"):
         WeightNormLinear(6, 0)
+
+
+# ---------------------------------------------------------------- dtypes, devices, sizes and eps for every layer
+
+
+def test_batch_norm_float64_input_into_a_float32_layer_raises_as_layer_norm_does():
+    x = torch.randn(4, 3, dtype=torch.float64)
+    expected = r"expected input of dtype torch.float32 \(its parameters' dtype\), got input of dtype torch.float64"
+    with pytest.raises(ValueError, match="LayerNorm " + expected):
+        LayerNorm(3)(x)
+    for module in (BatchNorm(3), BatchNorm(3, affine=False)):
+        with pytest.raises(ValueError, match="BatchNorm " + expected):
+            module(x)
+        assert int(module.num_batches_tracked) == 0  # a refused batch leaves the statistics alone
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.5])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_works_on_the_meta_device(training, momentum):
+    """Shape inference without data, as torch's BatchNorm1d allows it."""
+    module = BatchNorm(3, momentum=momentum, device="meta").train(training)
+    out = module(torch.empty(4, 3, 5, device="meta"))
+    assert out.device.type == "meta" and out.shape == (4, 3, 5)
+
+
+def test_batch_norm_empty_batch_leaves_running_stats_as_torch_does():
+    ours, theirs = BatchNorm(3), nn.BatchNorm1d(3)
+    x = torch.empty(0, 3, 4, requires_grad=True)
+    out = ours(x)
+    assert out.shape == theirs(x).shape == (0, 3, 4)
+    for name, buf in theirs.named_buffers():
+        torch.testing.assert_close(getattr(ours, name), buf, rtol=0, atol=0)
+    out.sum().backward()
+    assert torch.isfinite(ours.weight.grad).all()
+
+
+def test_weight_norm_linear_float64_input_into_a_float32_layer_raises():
+    with pytest.raises(
+        ValueError,
+        match=r"WeightNormLinear expected input of dtype torch.float32 \(its parameters' dtype\), "
+        r"got input of dtype torch.float64",
+    ):
+        WeightNormLinear(6, 4)(torch.randn(2, 6, dtype=torch.float64))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
+@pytest.mark.parametrize("bias", [True, False])
+def test_weight_norm_linear_state_dict_is_that_of_torchs_weight_norm(bias):
+    """The docstring: the state_dict of torch.nn.utils.weight_norm loads as it is; the parametrization's
+    original0 and original1 are g and v."""
+    torch.manual_seed(5)
+    theirs = nn.utils.weight_norm(nn.Linear(6, 4, bias=bias))
+    with torch.no_grad():
+        theirs.weight_g.mul_(2.0)
+    ours = WeightNormLinear(6, 4, bias=bias)
+    ours.load_state_dict(theirs.state_dict())  # strict: the same keys and shapes
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(ours(x), theirs(x))
+
+    param = nn.utils.parametrizations.weight_norm(nn.Linear(6, 4, bias=bias))
+    mapped = {
+        "weight_g": "parametrizations.weight.original0",
+        "weight_v": "parametrizations.weight.original1",
+        "bias": "bias",
+    }
+    param.load_state_dict({mapped[k]: v for k, v in ours.state_dict().items()})
+    torch.testing.assert_close(ours(x), param(x))
+
+
+def test_numpy_integer_sizes_are_accepted_as_torch_accepts_them():
+    np = pytest.importorskip("numpy")
+    ln, theirs = LayerNorm(np.int64(8)), nn.LayerNorm(np.int64(8))
+    assert ln.normalized_shape == theirs.normalized_shape == (8,)
+    x = torch.randn(2, 8)
+    torch.testing.assert_close(ln(x), theirs(x))
+    assert LayerNorm([np.int32(2), np.int64(4)])(torch.randn(3, 2, 4)).shape == (3, 2, 4)
+    assert BatchNorm(np.int64(3))(torch.randn(4, 3)).shape == (4, 3)
+    assert RMSNorm(np.int64(8))(x).shape == (2, 8)
+    assert WeightNormLinear(np.int64(8), np.int16(3))(x).shape == (2, 3)
+
+
+LAYERS_WITH_EPS = {
+    "LayerNorm": lambda eps: LayerNorm(8, eps=eps),
+    "BatchNorm": lambda eps: BatchNorm(8, eps=eps),
+    "RMSNorm": lambda eps: RMSNorm(8, eps=eps),
+}
+
+
+@pytest.mark.parametrize("eps", [float("nan"), float("inf"), -1e-5, "1e-5", torch.tensor(1e-5), False], ids=repr)
+@pytest.mark.parametrize("name", LAYERS_WITH_EPS)
+def test_layers_refuse_a_nan_infinite_or_non_numeric_eps(name, eps):
+    with pytest.raises(ValueError, match=rf"{name} expected a finite eps >= 0, got eps="):
+        LAYERS_WITH_EPS[name](eps)

@@ -42,7 +42,12 @@ def layer_norm(
     """Layer normalization, eq. (3) and (4): normalize each case over its H hidden units.
 
     x: (*, *normalized_shape); weight, bias: normalized_shape (gain g and bias b) or None.
-    Returns a tensor of x's shape and dtype. With the defaults it equals `F.layer_norm`.
+    Returns a tensor of x's shape and dtype. With the defaults it equals `F.layer_norm` wherever a
+    case's sum and its sum of squared deviations, sum((a - mu)^2), stay finite in the dtype of the
+    statistics (float32 for float16/bfloat16 input; its largest value is about 3.4e38). Where they
+    overflow, neither function returns the normalized case, and they differ: where torch's one-pass
+    kernel returns NaN (e.g. for the case [3e38, -3e38, 1] in float32) this two-pass version often
+    returns zeros, an infinite variance making (a - mu) / sigma zero, and the reverse happens too.
 
     Teaching switches for other frameworks' conventions (keyword-only):
       eps_inside_sqrt: True (torch, TF, Keras): (a - mu) / sqrt(var + eps).
