@@ -3,7 +3,7 @@
 Every interactive figure comes in two halves that share one source of truth:
 `<name>_update(...) -> Update` computes the trace data and layout changes from the numbers, and
 `<name>_figure(...) -> go.Figure` builds the fixed skeleton (axes, ranges, legends) and applies the
-update. Both take the lesson's own records (`Comparison`, `Dynamics`, `History`, ...) rather than
+update. Both take the lesson's own records (`PooledEntry`, `InvarianceView`, `Dynamics`, `History`, ...) rather than
 bare tuples. A panel builds its FigureWidget once from `*_figure` and on every control change
 applies only `*_update` in place, inside `batch_update()`, so nothing is re-created and nothing
 flickers.
