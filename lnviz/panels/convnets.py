@@ -88,14 +88,18 @@ class BorderPanel(Panel):
                 style=STYLE,
             ),
         }
-        self._assemble(border_figure(*self._numbers()), self.controls)
+        self._assemble(border_figure(self._numbers(), self._channel()), self.controls)
 
-    def _numbers(self) -> tuple[convnets.BorderStatistics, int | None]:
+    def _numbers(self) -> convnets.BorderStatistics:
+        return self.stats[self.controls["net"].value]
+
+    def _channel(self) -> int | None:
+        """The channel shown, or None for the mean over all channels (the control's -1)."""
         channel = self.controls["channel"].value
-        return self.stats[self.controls["net"].value], None if channel < 0 else channel
+        return None if channel < 0 else channel
 
     def compute(self) -> Update:
-        return border_update(*self._numbers())
+        return border_update(self._numbers(), self._channel())
 
 
 class ConvTrainingPanel(TrainingPanel):
