@@ -1,7 +1,8 @@
 """Recurrent cells with no normalization, layer normalization or recurrent batch normalization.
 
-`RNNCell`, `LSTMCell` and `GRUCell` have torch's parameter names, shapes, gate order and call
-convention; `norm="none"` computes exactly what the torch cell computes. `norm="layer"` is the
+`RNNCell`, `LSTMCell` and `GRUCell` have torch's constructor arguments (plus the keyword `norm`),
+parameter names, shapes, gate order and call convention, unbatched input and a default zero state
+included; `norm="none"` computes exactly what the torch cell computes. `norm="layer"` is the
 computation of Ba, Kiros and Hinton (2016): eq. (4) for the plain RNN, the supplement's
 eqs. (17)-(22) for the LSTM and (23)-(28) for the GRU. `norm="batch"` puts recurrent batch
 normalization (Cooijmans et al., 2016, "Recurrent Batch Normalization") in the same places, with
