@@ -20,11 +20,15 @@ from lnviz.exercises import (
     check_layer_norm,
     check_ln_lstm_step,
     check_ln_rnn_step,
+    check_recurrent_batch_norm,
     check_rms_norm,
     check_table1,
+    check_weight_norm,
+    check_weight_norm_grad,
 )
 from lnviz.exercises.normalization import BATCH_NORM, LAYER_NORM, RMS_NORM
-from lnviz.exercises.recurrent import LN_LSTM_STEP, LN_RNN_STEP
+from lnviz.exercises.recurrent import LN_LSTM_STEP, LN_RNN_STEP, RECURRENT_BATCH_NORM
+from lnviz.exercises.weight_norm import WEIGHT_NORM, WEIGHT_NORM_GRAD
 
 # -- solutions, as in a notebook's collapsed solution cell ------------------------------------------------
 
@@ -56,6 +60,23 @@ def ln_lstm_step(x, h, c, cell):
     c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h_new = torch.sigmoid(o) * torch.tanh(cell.ln_c(c_new))
     return h_new, c_new
+
+
+def recurrent_batch_norm(a, gain, bias, eps):
+    mu = a.mean(dim=1, keepdim=True)  # one mean per time step and unit, over the batch
+    var = a.var(dim=1, unbiased=False, keepdim=True)
+    return gain * (a - mu) / torch.sqrt(var + eps) + bias
+
+
+def weight_norm(v, g):
+    return g.unsqueeze(1) * v / v.norm(dim=1, keepdim=True)
+
+
+def weight_norm_grad(v, g, grad_w):
+    norm = v.norm(dim=1, keepdim=True)
+    grad_g = (grad_w * v / norm).sum(dim=1)
+    grad_v = g.unsqueeze(1) / norm * (grad_w - grad_g.unsqueeze(1) * v / norm)
+    return grad_g, grad_v
 
 
 # -- the mistakes, one or more ways of making each ----------------------------------------------------------
@@ -186,12 +207,63 @@ LSTM_MISTAKES = [
     ),
 ]
 
+RECURRENT_BATCH_NORM_MISTAKES = [
+    (
+        "shared_statistics",
+        lambda a, g, b, eps: g * (a - a.mean((0, 1), keepdim=True)) / (a.var((0, 1), False, True) + eps).sqrt() + b,
+    ),
+    ("hidden_axis", lambda a, g, b, eps: F.layer_norm(a, a.shape[-1:], g, b, eps)),
+    ("time_axis", lambda a, g, b, eps: g * (a - a.mean(0, keepdim=True)) / (a.var(0, False, True) + eps).sqrt() + b),
+    (
+        "unbiased_variance",
+        lambda a, g, b, eps: torch.stack(
+            [g * (a_t - a_t.mean(0)) / torch.sqrt(a_t.var(0) + eps) + b for a_t in a.unbind(0)]
+        ),
+    ),
+]
+
+WEIGHT_NORM_MISTAKES = [
+    ("wrong_axis", lambda v, g: g[:, None] * v / v.norm(dim=0, keepdim=True)),
+    ("whole_matrix_norm", lambda v, g: g[:, None] * v / v.norm()),
+    ("squared_norm", lambda v, g: g[:, None] * v / (v * v).sum(1, keepdim=True)),
+    ("no_gain", lambda v, g: F.normalize(v, dim=1)),
+]
+
+
+def _wn_grad(v, g, grad_w, *, project=True, gain=True, norm_scale=True, normalize_grad_g=True):
+    u = v / v.norm(dim=1, keepdim=True)
+    grad_v = grad_w - (grad_w * u).sum(1, keepdim=True) * u if project else grad_w
+    grad_v = grad_v * (g[:, None] if gain else 1) / (v.norm(dim=1, keepdim=True) if norm_scale else 1)
+    grad_g = (grad_w * (u if normalize_grad_g else v)).sum(1)
+    return grad_g, grad_v
+
+
+WEIGHT_NORM_GRAD_MISTAKES = [
+    ("no_projection", lambda v, g, grad_w: _wn_grad(v, g, grad_w, project=False)),
+    ("no_gain", lambda v, g, grad_w: _wn_grad(v, g, grad_w, gain=False)),
+    ("no_norm_scale", lambda v, g, grad_w: _wn_grad(v, g, grad_w, norm_scale=False)),
+    ("grad_g_not_normalized", lambda v, g, grad_w: _wn_grad(v, g, grad_w, normalize_grad_g=False)),
+]
+
 CHECKERS = {
     "layer_norm": (check_layer_norm, layer_norm, LAYER_NORM_MISTAKES),
     "batch_norm": (check_batch_norm, batch_norm, BATCH_NORM_MISTAKES),
     "rms_norm": (check_rms_norm, rms_norm, RMS_NORM_MISTAKES),
     "ln_rnn_step": (check_ln_rnn_step, ln_rnn_step, RNN_MISTAKES),
     "ln_lstm_step": (check_ln_lstm_step, ln_lstm_step, LSTM_MISTAKES),
+    "recurrent_batch_norm": (check_recurrent_batch_norm, recurrent_batch_norm, RECURRENT_BATCH_NORM_MISTAKES),
+    "weight_norm": (check_weight_norm, weight_norm, WEIGHT_NORM_MISTAKES),
+    "weight_norm_grad": (check_weight_norm_grad, weight_norm_grad, WEIGHT_NORM_GRAD_MISTAKES),
+}
+EXERCISES = {
+    "layer_norm": LAYER_NORM,
+    "batch_norm": BATCH_NORM,
+    "rms_norm": RMS_NORM,
+    "ln_rnn_step": LN_RNN_STEP,
+    "ln_lstm_step": LN_LSTM_STEP,
+    "recurrent_batch_norm": RECURRENT_BATCH_NORM,
+    "weight_norm": WEIGHT_NORM,
+    "weight_norm_grad": WEIGHT_NORM_GRAD,
 }
 MISTAKE_CASES = [
     pytest.param(name, code, fn, id=f"{name}-{code}-{k}")
@@ -218,13 +290,7 @@ def test_each_mistake_is_named(name, code, fn):
 
 @pytest.mark.parametrize("name", CHECKERS)
 def test_every_catalogued_code_is_tested(name):
-    exercise = {
-        "layer_norm": LAYER_NORM,
-        "batch_norm": BATCH_NORM,
-        "rms_norm": RMS_NORM,
-        "ln_rnn_step": LN_RNN_STEP,
-        "ln_lstm_step": LN_LSTM_STEP,
-    }[name]
+    exercise = EXERCISES[name]
     assert {m.code for m in exercise.mistakes} == {code for code, _ in CHECKERS[name][2]}
 
 
@@ -334,10 +400,7 @@ def test_the_feedback_is_deterministic(name):
         assert first == second
 
 
-EXERCISES = [LAYER_NORM, BATCH_NORM, RMS_NORM, LN_RNN_STEP, LN_LSTM_STEP]
-
-
-@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)
+@pytest.mark.parametrize("exercise", EXERCISES.values(), ids=list(EXERCISES))
 def test_the_probes_separate_every_pair_of_candidates(exercise):
     """No two candidates with different names agree on all probes, by a margin far above the tolerance."""
     probes = exercise.probes()
@@ -351,7 +414,7 @@ def test_the_probes_separate_every_pair_of_candidates(exercise):
 
 
 def test_the_probes_are_the_same_on_every_call():
-    for exercise in EXERCISES:
+    for exercise in EXERCISES.values():
         first, second = exercise.probes(), exercise.probes()
         for p, q in zip(first, second):
             for a, b in zip(p.args, q.args):
@@ -363,8 +426,31 @@ def test_the_probes_are_the_same_on_every_call():
                     assert a == b
 
 
+def test_other_right_answers_pass():
+    """A loop over the time steps, and autograd for the gradients, are right too."""
+    by_step = lambda a, g, b, eps: torch.stack([batch_norm(a_t, g, b, eps) for a_t in a])  # noqa: E731
+    assert check_recurrent_batch_norm(by_step).passed
+
+    def by_autograd(v, g, grad_w):
+        v, g = v.requires_grad_(), g.requires_grad_()
+        w = weight_norm(v, g)
+        grad_g, grad_v = torch.autograd.grad(w, (g, v), grad_w)
+        return grad_g, grad_v
+
+    assert check_weight_norm_grad(by_autograd).passed
+    assert check_rms_norm(lambda x, g, eps: F.rms_norm(x, x.shape[-1:], g, eps)).passed
+
+
+def test_the_weight_norm_gradient_is_orthogonal_to_w():
+    """Section 5.2's geometry, which the checker's reference must show: grad_v . w = 0 row by row."""
+    for probe in WEIGHT_NORM_GRAD.probes():
+        v, g, grad_w = probe.args
+        _, grad_v = WEIGHT_NORM_GRAD.reference(v, g, grad_w)
+        assert (grad_v * v).sum(1).abs().max() < 1e-12 < (grad_w * v).sum(1).abs().min()
+
+
 def test_the_probes_use_an_eps_that_shows_where_it_goes():
-    for exercise in (LAYER_NORM, BATCH_NORM, RMS_NORM):
+    for exercise in (LAYER_NORM, BATCH_NORM, RMS_NORM, RECURRENT_BATCH_NORM):
         assert all(p.args[-1] >= 1e-2 for p in exercise.probes())
 
 

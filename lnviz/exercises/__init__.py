@@ -11,7 +11,8 @@ yet", any other error is reported with the line of the student's code where it h
 from lnviz.exercises._core import Exercise, Feedback, Mistake, Probe
 from lnviz.exercises.invariance import check_table1
 from lnviz.exercises.normalization import check_batch_norm, check_layer_norm, check_rms_norm
-from lnviz.exercises.recurrent import check_ln_lstm_step, check_ln_rnn_step
+from lnviz.exercises.recurrent import check_ln_lstm_step, check_ln_rnn_step, check_recurrent_batch_norm
+from lnviz.exercises.weight_norm import check_weight_norm, check_weight_norm_grad
 
 __all__ = [
     "Exercise",
@@ -22,6 +23,9 @@ __all__ = [
     "check_layer_norm",
     "check_ln_lstm_step",
     "check_ln_rnn_step",
+    "check_recurrent_batch_norm",
     "check_rms_norm",
     "check_table1",
+    "check_weight_norm",
+    "check_weight_norm_grad",
 ]

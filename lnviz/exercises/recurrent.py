@@ -11,15 +11,25 @@ from torch import Tensor
 from lnviz.exercises._core import Exercise, Feedback, Mistake, Probe, check
 from lnviz.nn.cells import LSTMCell
 
-__all__ = ["LN_LSTM_STEP", "LN_RNN_STEP", "check_ln_lstm_step", "check_ln_rnn_step"]
+__all__ = [
+    "LN_LSTM_STEP",
+    "LN_RNN_STEP",
+    "RECURRENT_BATCH_NORM",
+    "check_ln_lstm_step",
+    "check_ln_rnn_step",
+    "check_recurrent_batch_norm",
+]
 
 _DTYPE = torch.float64
 
 
-def _standardize(a: Tensor, eps: float, dim: int = -1) -> Tensor:
-    """(a - mu) / sqrt(var + eps) over `dim`: layer norm without gain and bias."""
+def _standardize(a: Tensor, eps: float, dim: int | tuple[int, ...] = -1, unbiased: bool = False) -> Tensor:
+    """(a - mu) / sqrt(var + eps) over `dim`: a normalization without gain and bias."""
     mu = a.mean(dim, keepdim=True)
     var = (a - mu).pow(2).mean(dim, keepdim=True)
+    if unbiased:
+        count = a.numel() // mu.numel()
+        var = var * count / (count - 1)
     return (a - mu) / (var + eps).sqrt()
 
 
@@ -252,6 +262,84 @@ LN_LSTM_STEP = Exercise(
     probes=_lstm_probes,
     hint=_LSTM_HINT,
 )
+
+
+# -- recurrent batch normalization (Cooijmans et al. 2016): statistics per time step ------------------------
+
+
+def _recurrent_batch_norm_probes() -> list[Probe]:
+    gen = torch.Generator().manual_seed(23)
+    probes = []
+    for time, batch, hidden, eps in ((4, 3, 5, 0.1), (5, 4, 3, 1e-2)):
+        t = torch.arange(time, dtype=_DTYPE)[:, None, None]
+        # summed inputs that drift over time, every step with its own mean and scale, and every unit its own offset
+        offsets = torch.randn(hidden, generator=gen, dtype=_DTYPE)
+        a = (1.0 + t) * torch.randn(time, batch, hidden, generator=gen, dtype=_DTYPE) + 0.8 * t - 1.0 + offsets
+        gain = 0.1 + torch.rand(hidden, generator=gen, dtype=_DTYPE)
+        bias = 0.5 * torch.randn(hidden, generator=gen, dtype=_DTYPE)
+        probes.append(Probe(f"a of shape {tuple(a.shape)} drifting over time, eps={eps}", (a, gain, bias, eps)))
+    return probes
+
+
+def _recurrent_batch_norm_reference(a: Tensor, gain: Tensor, bias: Tensor, eps: float) -> tuple[Tensor]:
+    return (torch.stack([F.batch_norm(a_t, None, None, gain, bias, training=True, eps=eps) for a_t in a]),)
+
+
+def _over(dim: int | tuple[int, ...], unbiased: bool = False):
+    """A candidate fn(a, gain, bias, eps) with the statistics over `dim` of the whole (time, batch, hidden) a."""
+    return lambda a, gain, bias, eps: (gain * _standardize(a, eps, dim, unbiased) + bias,)
+
+
+_RBN_HINT = (
+    "Recurrent batch norm (Cooijmans et al. 2016): at every time step t, the summed inputs a[t]: (batch, hidden) "
+    "are batch-normalized with that step's own mini-batch statistics, eq. (2): mean and biased variance "
+    "over the batch (dim=1 of a, keepdim=True), one pair per step and unit; then gain * (a - mu) / "
+    "sqrt(var + eps) + bias."
+)
+
+RECURRENT_BATCH_NORM = Exercise(
+    name="recurrent batch norm, statistics per time step",
+    outputs=("y",),
+    reference=_recurrent_batch_norm_reference,
+    mistakes=(
+        Mistake(
+            "shared_statistics",
+            "You take one mean and variance over all time steps and cases together; each time step has its "
+            "own statistics, since the summed inputs change from step to step.",
+            _RBN_HINT,
+            _over((0, 1)),
+        ),
+        Mistake(
+            "hidden_axis",
+            "You take the statistics over the hidden units of each case (dim=-1), as layer norm does.",
+            _RBN_HINT,
+            _over(-1),
+        ),
+        Mistake(
+            "time_axis",
+            "You take the statistics over the time steps of each case (dim=0) instead of over the batch at each step.",
+            _RBN_HINT,
+            _over(0),
+        ),
+        Mistake(
+            "unbiased_variance",
+            "Your statistics are per step, but you divide by batch - 1 (torch.var's default, unbiased=True).",
+            _RBN_HINT,
+            _over(1, unbiased=True),
+        ),
+    ),
+    probes=_recurrent_batch_norm_probes,
+    hint=_RBN_HINT,
+)
+
+
+def check_recurrent_batch_norm(fn: object) -> Feedback:
+    """Check `fn(a, gain, bias, eps) -> y`, batch norm with statistics per time step (training mode).
+
+    a: (time, batch, hidden); gain, bias: (hidden,); eps: float, inside the square root. y: a's shape.
+    Mistakes it names: shared_statistics, hidden_axis, time_axis, unbiased_variance.
+    """
+    return check(RECURRENT_BATCH_NORM, fn)
 
 
 def check_ln_rnn_step(fn: object) -> Feedback:
