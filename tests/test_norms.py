@@ -545,3 +545,16 @@ LAYERS_WITH_EPS = {
 def test_layers_refuse_a_nan_infinite_or_non_numeric_eps(name, eps):
     with pytest.raises(ValueError, match=rf"{name} expected a finite eps >= 0, got eps="):
         LAYERS_WITH_EPS[name](eps)
+
+
+@pytest.mark.parametrize("dtype", LOW_PRECISION)
+def test_batch_norm_low_precision_input_into_a_float32_layer_as_torch_allows(dtype):
+    """torch's mixed precision: only float16/bfloat16 input may meet float32 parameters."""
+    ours, theirs = BatchNorm(3), nn.BatchNorm1d(3)
+    x = _randn(8, 3, seed=80, dtype=dtype)
+    out = ours(x)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out, theirs(x))
+    torch.testing.assert_close(ours.running_mean, theirs.running_mean)
+    with pytest.raises(ValueError, match="BatchNorm expected input of dtype torch.float64"):
+        BatchNorm(3, dtype=torch.float64)(x.float())

@@ -167,7 +167,9 @@ class BatchNorm(nn.Module):
             )
         check_float(x, "BatchNorm")
         like = self.weight if self.weight is not None else self.running_mean
-        if like is not None:
+        # torch's mixed precision: float16 or bfloat16 input may meet float32 parameters; no other mix
+        mixed = x.dtype in (torch.float16, torch.bfloat16) and like is not None and like.dtype == torch.float32
+        if like is not None and not mixed:
             check_dtype(x, like.dtype, "BatchNorm")
         update = self.training and self.track_running_stats
         momentum = 0.0
