@@ -144,6 +144,13 @@ _SLIDES_TEMPLATE = (
     + _MATHJAX_LOADER
     + """
 {%- endblock html_head_js_mathjax -%}
+{%- block html_head_css -%}
+<style>
+/* The white theme capitalises headings; a lesson's headings keep the case they have in the notebook. */
+.reveal .slides h1, .reveal .slides h2, .reveal .slides h3,
+.reveal .slides h4, .reveal .slides h5, .reveal .slides h6 { text-transform: none; }
+</style>
+{%- endblock html_head_css -%}
 {%- block footer_js -%}
 {%- if resources.lnviz.reveal_js -%}
 <script>{{ resources.lnviz.reveal_js }}</script>
