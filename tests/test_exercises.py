@@ -377,6 +377,12 @@ def test_the_lstm_must_return_a_pair():
     assert "tuple of tensors (h_new, c_new)" in feedback.message
 
 
+def test_the_lstm_cells_own_step_is_not_an_answer():
+    feedback = check_ln_lstm_step(lambda x, h, c, cell: cell(x, (h, c)))
+    assert not feedback.passed
+    assert "RuntimeError: this exercise asks you to write the step yourself" in feedback.message
+
+
 def test_not_a_function():
     feedback = check_rms_norm(3)
     assert not feedback.passed and "Expected a function, got int" in feedback.message

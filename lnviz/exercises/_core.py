@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import html
+import sysconfig
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Exercise", "Feedback", "Mistake", "Probe", "check"]
+__all__ = ["Exercise", "Feedback", "Mistake", "Probe", "check", "copy_argument"]
 
 #: The student's output matches a candidate when every element is within ATOL + RTOL * |candidate|.
 #: The probes run in float64, where a right answer is exact to ~1e-15; a catalogued mistake differs
@@ -123,24 +124,7 @@ class Probe:
     args: tuple
 
 
-@dataclass(frozen=True)
-class Exercise:
-    """An exercise: its name, the names of the function's outputs, the right answer and the mistakes.
-
-    reference: takes the probe's arguments and returns the right outputs as a tuple.
-    probes: builds the probes, the same on every call (seeded).
-    hint: the hint for a wrong answer outside the catalogue.
-    """
-
-    name: str
-    outputs: tuple[str, ...]
-    reference: Callable[..., Outputs]
-    mistakes: tuple[Mistake, ...]
-    probes: Callable[[], Sequence[Probe]]
-    hint: str
-
-
-def _copy(arg: object) -> object:
+def copy_argument(arg: object) -> object:
     """A copy the student's function may change without changing the checker's own inputs."""
     if isinstance(arg, Tensor):
         return arg.detach().clone()
@@ -149,13 +133,34 @@ def _copy(arg: object) -> object:
     return arg
 
 
-#: The lnviz package: its frames in a traceback are not the student's code.
-_LNVIZ = Path(__file__).resolve().parents[1]
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise: its name, the names of the function's outputs, the right answer and the mistakes.
+
+    reference: takes the probe's arguments and returns the right outputs as a tuple.
+    probes: builds the probes, the same on every call (seeded).
+    hint: the hint for a wrong answer outside the catalogue.
+    hand_over: makes the student's copy of one argument (default `copy_argument`), so that the
+        function can change its inputs without changing the checker's.
+    """
+
+    name: str
+    outputs: tuple[str, ...]
+    reference: Callable[..., Outputs]
+    mistakes: tuple[Mistake, ...]
+    probes: Callable[[], Sequence[Probe]]
+    hint: str
+    hand_over: Callable[[object], object] = copy_argument
+
+
+#: lnviz and Python's standard library: their frames in a traceback are not the student's code.
+_NOT_THE_STUDENTS = (Path(__file__).resolve().parents[1], Path(sysconfig.get_paths()["stdlib"]).resolve())
 
 
 def _library_frame(filename: str) -> bool:
-    """A traceback frame from torch, another installed package or lnviz, not from the student."""
-    return "site-packages" in filename or Path(filename).resolve().is_relative_to(_LNVIZ)
+    """A traceback frame from torch, another installed package, the standard library or lnviz."""
+    path = Path(filename).resolve()
+    return "site-packages" in filename or any(path.is_relative_to(root) for root in _NOT_THE_STUDENTS)
 
 
 def _where(exc: BaseException) -> str:
@@ -239,7 +244,7 @@ def check(exercise: Exercise, fn: object) -> Feedback:
         with torch.no_grad():
             right = exercise.reference(*probe.args)
         try:
-            result = fn(*(_copy(a) for a in probe.args))
+            result = fn(*(exercise.hand_over(a) for a in probe.args))
         except NotImplementedError:
             return feedback(
                 False,

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lnviz.exercises._core import Exercise, Feedback, Mistake, Probe, check
+from lnviz.exercises._core import Exercise, Feedback, Mistake, Probe, check, copy_argument
 from lnviz.nn.cells import LSTMCell
 
 __all__ = [
@@ -172,6 +172,21 @@ def _lstm_probes() -> list[Probe]:
     return probes
 
 
+def _cell_without_step(arg: object) -> object:
+    """The student's copy of a probe argument; a cell's own step refuses to run, since it is the answer."""
+    arg = copy_argument(arg)
+    if isinstance(arg, LSTMCell):
+
+        def refuse(*args, **kwargs):
+            raise RuntimeError(
+                "this exercise asks you to write the step yourself: use the cell's tensors (cell.weight_ih, "
+                "cell.ln_ih, ...), not cell(x, (h, c))"
+            )
+
+        arg.forward = refuse
+    return arg
+
+
 def _lstm_reference(x: Tensor, h: Tensor, c: Tensor, cell: LSTMCell) -> tuple[Tensor, Tensor]:
     h_new, c_new = cell(x, (h, c))  # the model's own step is the right answer
     return h_new, c_new
@@ -261,6 +276,7 @@ LN_LSTM_STEP = Exercise(
     ),
     probes=_lstm_probes,
     hint=_LSTM_HINT,
+    hand_over=_cell_without_step,
 )
 
 
