@@ -42,12 +42,25 @@ METHOD_NAMES: dict[str, str] = {
 #: Base font size in px: readable from the back of a lecture hall on a projector.
 FONT_SIZE = 16
 
+#: plotly config of every panel's figure. `responsive`: the figure refits its output area when the
+#: page is resized (the layouts set no width). No toolbar: it appears over the top right corner
+#: as soon as the pointer is on the figure, where titles carry their numbers; a double click still
+#: resets a zoom.
+FIGURE_CONFIG: dict[str, object] = {"responsive": True, "displayModeBar": False}
+
 #: Table cells: invariant / not invariant / disagreeing with the paper (light tints of the palette's
 #: blue and orange, which stay distinct for every common colour-vision deficiency).
 TABLE_COLORS: dict[str, str] = {"yes": "#B3D4EA", "no": "#F7F7F7", "mismatch": "#F5C77E"}
 
 #: A diverging colour scale that stays readable for colour-blind viewers (blue - white - orange).
 DIVERGING = [[0.0, "#0072B2"], [0.5, "#F7F7F7"], [1.0, "#E69F00"]]
+
+
+#: A horizontal legend under the plot, anchored to the bottom of the figure rather than to the plot
+#: area: the x-axis title above it keeps its place however many rows the legend wraps into on a narrow
+#: screen. The figure's bottom margin must hold both (LEGEND_ROW px a row).
+LEGEND_BELOW: dict[str, object] = dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.0)
+LEGEND_ROW = 26
 
 
 def base_layout(**overrides) -> go.Layout:

@@ -35,7 +35,7 @@ def pooling_update(p: PooledEntry) -> Update:
         f"unit {unit} over all {a.shape[0]} cases" if method == "batch" else f"case {case} over all {a.shape[1]} units"
     )
     title = (
-        f"{style.METHOD_NAMES[method]}: entry ({case}, {unit}) shares mean {mean:+.2f} and std {std:.2f} with {what}"
+        f"{style.METHOD_NAMES[method]}: entry ({case}, {unit}) shares mean {mean:+.2f} and std {std:.2f}<br>with {what}"
     )
     return Update(
         traces=[
@@ -51,7 +51,7 @@ def pooling_figure(p: PooledEntry) -> go.Figure:
     """The batch x hidden-units array `p.a` (N, H) with the entries that share statistics with one entry outlined."""
     a = p.a
     n, h = a.shape
-    fig = go.Figure(layout=style.base_layout(height=380))
+    fig = go.Figure(layout=style.base_layout(height=420, margin=dict(t=90)))
     fig.add_heatmap(
         z=_np(a),
         colorscale=style.DIVERGING,
@@ -88,7 +88,7 @@ def batch_dependence_update(curve: DependenceCurve, batch_size: int) -> Update:
     index = curve_sizes.index(batch_size)
     current = ([batch_size, batch_size], [spreads[index], gaps[index]])
     title = (
-        f"batch size {dep.batch_size}: BN output spread {dep.spread:.2f}, "
+        f"batch size {dep.batch_size}: BN output spread {dep.spread:.2f},<br>"
         f"train/eval gap {dep.train_eval_gap:.2f}; LN: 0 and 0"
     )
     return Update(
@@ -113,7 +113,8 @@ def batch_dependence_figure(curve: DependenceCurve, batch_size: int) -> go.Figur
         column_widths=[0.62, 0.38],
         horizontal_spacing=0.1,
         subplot_titles=("output for one case, unit by unit", "as the batch shrinks"),
-        figure=go.Figure(layout=style.base_layout(height=480, margin=dict(t=100))),
+        # the legend wraps into four rows beside the file browser on a projector
+        figure=go.Figure(layout=style.base_layout(height=580, margin=dict(t=120, b=70 + 4 * style.LEGEND_ROW))),
     )
     blue, green, orange = style.METHOD_COLORS["batch"], style.METHOD_COLORS["layer"], style.PALETTE[5]
     fig.add_scatter(
@@ -150,9 +151,11 @@ def batch_dependence_figure(curve: DependenceCurve, batch_size: int) -> go.Figur
     hidden = curve.runs[batch_size].bn_train.shape[1]
     fig.update_xaxes(title="hidden unit i", range=[-0.5, hidden - 0.5], dtick=1, row=1, col=1)
     fig.update_yaxes(title="normalized output", range=[-4, 4], row=1, col=1)
-    fig.update_xaxes(title="batch size B", type="log", tickvals=list(curve.sizes), row=1, col=2)
+    # every other power of two: neighbouring sizes (1, 2, 3, 4) stack their labels on a narrow log axis
+    ticks = [b for b in curve.sizes if b in (1, 4, 16, 64, 256, 1024)]
+    fig.update_xaxes(title="batch size B", type="log", tickvals=ticks, row=1, col=2)
     fig.update_yaxes(title="mean over units", rangemode="tozero", row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, batch_dependence_update(curve, batch_size))
 
 
@@ -190,7 +193,8 @@ def gain_bias_figure(case: GainBiasCase, a_range: float = 12.0, h_range: float =
     fig.add_bar(marker_color=style.METHOD_COLORS["layer"], row=1, col=2, name="h")
     fig.add_scatter(mode="lines", line=dict(color="black"), row=1, col=2, name="b")
     fig.add_scatter(mode="lines", line=dict(color="black", dash="dot"), row=1, col=2, name="b +/- g")
-    fig.update_xaxes(title="hidden unit i", dtick=1)
+    # plotly's own tick spacing: one label per unit stacks two-digit labels on a narrow subplot
+    fig.update_xaxes(title="hidden unit i")
     fig.update_yaxes(range=[-a_range, a_range], row=1, col=1)
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
     fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))

@@ -22,6 +22,10 @@ __all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_f
 #: Deviations below this are drawn at this value on the log axis: they are rounding error.
 DEVIATION_FLOOR = 1e-17
 
+#: The table's height, in px: its two-line title, its header (three lines at a projector's width) and
+#: each line of a row's cells.
+TABLE_TITLE, TABLE_HEADER, TABLE_LINE = 70, 80, 20
+
 
 def invariance_update(view: InvarianceView) -> Update:
     """Left: normalized summed inputs after the transformation against before (N*H points), over the
@@ -30,7 +34,7 @@ def invariance_update(view: InvarianceView) -> Update:
     before, after = _np(comparison.before).ravel(), _np(comparison.after).ravel()
     verdict = "invariant" if comparison.deviation < INVARIANCE_TOLERANCE else "changed"
     title = (
-        f"{style.METHOD_NAMES[method]}, {_label(view.transformation)} x{view.magnitude:.2f}: "
+        f"{style.METHOD_NAMES[method]}, {_label(view.transformation)} x{view.magnitude:.2f}:<br>"
         f"relative deviation {comparison.deviation:.1e} ({verdict})"
     )
     traces = [dict(x=before, y=after, marker=dict(color=style.METHOD_COLORS[method]))]
@@ -54,8 +58,9 @@ def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
         rows=1,
         cols=2,
         horizontal_spacing=0.12,
-        subplot_titles=("after vs before (diagonal = unchanged)", "deviation vs magnitude"),
-        figure=go.Figure(layout=style.base_layout(height=490, margin=dict(t=100))),
+        # two lines each: a figure beside the file browser on a projector gives a subplot ~250 px
+        subplot_titles=("after vs before<br>(diagonal = unchanged)", "deviation<br>vs magnitude"),
+        figure=go.Figure(layout=style.base_layout(height=540, margin=dict(t=140))),
     )
     fig.add_scatter(
         mode="markers", name="entries of h", row=1, col=1, showlegend=False, marker=dict(size=7, opacity=0.7)
@@ -107,7 +112,7 @@ def table_figure(
                 inv = computed[m][t] if source == "lnviz" else paper[m][t]
                 text = "Invariant" if inv else "No"
                 if source == "lnviz":
-                    text += f" ({measured[m][t]:.0e})"
+                    text += f"<br>({measured[m][t]:.0e})"
                 mismatch = m in paper and computed[m][t] != paper[m][t]
                 cells.append(text)
                 colors.append(style.TABLE_COLORS["mismatch" if mismatch else ("yes" if inv else "no")])
@@ -115,11 +120,16 @@ def table_figure(
             fills.append(colors)
     columns = list(map(list, zip(*rows)))
     fill_columns = list(map(list, zip(*fills)))
-    # the layout goes in at construction: update_layout with a whole Layout merges it property by property
+    # the layout goes in at construction: update_layout with a whole Layout merges it property by property.
+    # Its height holds the table at its narrowest: headers on three lines, a measured cell on two.
     layout = style.base_layout(
-        height=80 + 32 * len(rows),
-        margin=dict(l=10, r=10, t=50, b=10),
-        title="Table 1: measured by lnviz (with the largest relative deviation) and as printed",
+        height=TABLE_TITLE + TABLE_HEADER + sum(TABLE_LINE * (2 if "<br>" in "".join(r) else 1) + 10 for r in rows),
+        margin=dict(l=10, r=10, t=TABLE_TITLE, b=10),
+        title=dict(
+            text="Table 1 as lnviz measured it (largest relative deviation)<br>and as printed in the paper",
+            x=0.01,
+            xanchor="left",
+        ),
     )
     return go.Figure(
         go.Table(

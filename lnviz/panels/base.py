@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import anywidget
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from lnviz.figures.core import Update, apply, changes
+from lnviz.style import FIGURE_CONFIG
 
 #: The CSS class every panel's outer box carries; the browser tests find panels by it.
 PANEL_CLASS = "lnviz-panel"
@@ -41,10 +43,11 @@ class Panel:
     ) -> None:
         self.controls = controls
         self.figure = go.FigureWidget(figure)
+        self.figure._config = {**self.figure._config, **FIGURE_CONFIG}
         children = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
         if note is not None:
             children.append(note)
-        children.append(self.figure)
+        children += [self.figure, FitWidth()]
         self.widget = widgets.VBox(children)
         self.widget.add_class(PANEL_CLASS)
         for control in controls.values():
@@ -74,6 +77,40 @@ class Panel:
         from IPython.display import display
 
         display(self.widget)
+
+
+class FitWidth(anywidget.AnyWidget):
+    """An invisible widget that makes the plotly figures beside it fit the width of their panel.
+
+    A FigureWidget is drawn before JupyterLab puts it on the page, when it has no width to fit, so
+    plotly falls back to 700 px, wider than a notebook's output area beside the file browser on a
+    1024 px projector. With `responsive` (FIGURE_CONFIG) plotly refits on the window's resize event
+    only, which neither the figure joining the page nor the file browser opening sends. This widget
+    watches the panel's box and sends that event whenever the box changes size.
+    """
+
+    _esm = """
+export default {
+    render({ el }) {
+        let box = null;
+        let pending = false;
+        const observer = new ResizeObserver(() => {
+            if (!box && el.parentElement) {
+                box = el.parentElement;
+                observer.observe(box);
+            }
+            if (pending) return;
+            pending = true;
+            requestAnimationFrame(() => {
+                pending = false;
+                window.dispatchEvent(new Event("resize"));
+            });
+        });
+        observer.observe(el);
+        return () => observer.disconnect();
+    },
+};
+"""
 
 
 def slider(cls: Callable, description: str, **kwargs) -> widgets.ValueWidget:
