@@ -470,3 +470,13 @@ def test_bad_bias_and_nonlinearity_raise() -> None:
         RNNCell(5, 6, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="bias to be True or False, got 1"):
         GRUCell(5, 6, 1)
+
+
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_relu_rnn_saturation_is_the_fraction_of_units_at_zero(norm: str) -> None:
+    cell = RNNCell(5, 6, nonlinearity="relu", norm=norm, dtype=torch.float64)
+    _randomize(cell, seed=6)
+    h, internals = cell(_randn(4, 5, seed=7), return_internals=True)
+    assert (h >= 0).all() and (h == 0).any()
+    torch.testing.assert_close(internals.saturation, (h == 0).double().mean(-1))
+    torch.testing.assert_close(h, torch.relu(internals.normalized))

@@ -24,6 +24,7 @@ plain path computes none of it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 import torch
@@ -392,7 +393,7 @@ def _check_hidden(h: object, batch: tuple[int, ...], hidden_size: int, x: Tensor
         )
 
 
-def _map_state(state: State, fn) -> State:
+def _map_state(state: State, fn: Callable[[Tensor], Tensor]) -> State:
     """fn applied to h, or to both h and c of an LSTM state."""
     return tuple(fn(s) for s in state) if isinstance(state, (tuple, list)) else fn(state)
 
