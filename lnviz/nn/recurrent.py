@@ -111,7 +111,8 @@ class Recurrent(nn.Module):
         self, x: Tensor, state: State | None = None, record: bool = False
     ) -> tuple[Tensor, State] | tuple[Tensor, State, Trace]:
         """x: (batch, time, input_size) (or (time, batch, input_size) if not batch_first);
-        state: the cell's initial state, None for zeros.
+        state: the cell's initial state, h (batch, H) or the LSTM's (h, c), in x's dtype and on its
+        device (anything else is a ValueError, never a silent cast); None for zeros.
 
         Returns (outputs, final state), outputs: (batch, time, H) (time first if not batch_first),
         and with `record=True` also a `Trace` of every step. For an LSTM without batch norm and
