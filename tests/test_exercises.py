@@ -322,6 +322,17 @@ def test_an_unknown_wrong_answer_shows_the_largest_difference():
     assert "y[" in feedback.message
 
 
+def test_with_two_outputs_the_right_one_is_named():
+    def c_off(x, h, c, cell):
+        h_new, c_new = ln_lstm_step(x, h, c, cell)
+        return h_new, c_new + 0.1 * c
+
+    feedback = check_ln_lstm_step(c_off)
+    assert feedback.mistake is None
+    assert feedback.message.startswith("Your h_new is right.")
+    assert "at c_new[" in feedback.message
+
+
 @pytest.mark.parametrize("name", CHECKERS)
 def test_a_stub_is_not_done_yet(name):
     def stub(*args):

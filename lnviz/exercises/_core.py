@@ -278,10 +278,18 @@ def check(exercise: Exercise, fn: object) -> Feedback:
             candidates = [mistake.compute(*probe.args) for probe in probes]
         if all(_close(g, c) for g, c in zip(results, candidates)):
             return feedback(False, mistake.code, mistake.what, mistake.hint)
+    right = [
+        name
+        for k, name in enumerate(exercise.outputs)
+        if all(_close(got[k : k + 1], want[k : k + 1]) for got, want in zip(results, expected))
+    ]
+    # with several outputs, the ones already right narrow down where to look
+    already = f"Your {' and '.join(right)} {'is' if len(right) == 1 else 'are'} right. " if right else ""
     return feedback(
         False,
         None,
-        "Your output matches neither the right answer nor any mistake we know of. "
+        already
+        + "Your output matches neither the right answer nor any mistake we know of. "
         + _largest_difference(results, expected, exercise.outputs, probes),
         exercise.hint,
     )
