@@ -60,7 +60,9 @@ class History:
     averaged over the steps since the previous record.
 
     `interrupted` says the run was stopped by KeyboardInterrupt: the lists then hold every complete
-    record made before that. `model` is the trained model (not part of `to_dict` or equality).
+    record made before that. `diverged_at` is the first step whose training loss was not finite (NaN
+    or inf), None if there was none: the run stopped at the record after it, and the lists hold the
+    records before that one, all finite. `model` is the trained model (not part of `to_dict` or equality).
     """
 
     batch_size: int
@@ -73,10 +75,16 @@ class History:
     wall_time: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
     interrupted: bool = False
+    diverged_at: int | None = None
     model: nn.Module | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.step)
+
+    @property
+    def diverged(self) -> bool:
+        """Whether a training loss was NaN or inf, which stopped the run (see `diverged_at`)."""
+        return self.diverged_at is not None
 
     def reach(self, loss: float, x: str = "step") -> float | None:
         """Where the smoothed training loss first gets to `loss` or below, read on the series `x`
@@ -153,6 +161,10 @@ def train(
     KeyboardInterrupt (the kernel's stop button, or raised by the callback) ends the loop: the
     progress bar is closed and the history so far is returned with `interrupted=True`; the callback
     is not called again.
+
+    Divergence: a training loss that is NaN or inf (a learning rate too high) ends the loop at the
+    next record, which is not made: the history holds the finite records before it, with
+    `diverged_at` the first bad step; the callback is not called again.
     """
     loss = _check_arguments(
         x_train,
@@ -187,6 +199,10 @@ def train(
         # Sums stay on the device: reading them only at each record avoids a sync every step.
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         norm_sum = torch.zeros((), dtype=torch.float64, device=device)
+        # The first step with a non-finite loss, 0 while there is none: kept on the device and read at
+        # each record, like the sums. Once NaN is in the weights it stays, so a few steps more are lost
+        # time, not a wrong record.
+        first_bad = torch.zeros((), dtype=torch.int64, device=device)
         since_record = 0
         start = time.perf_counter()
         try:
@@ -200,9 +216,15 @@ def train(
                 opt.step()
                 loss_sum += batch_loss.detach()
                 norm_sum += norm.detach()
+                bad = (first_bad == 0) & ~torch.isfinite(batch_loss.detach())
+                first_bad = torch.where(bad, step, first_bad)
                 since_record += 1
                 bar.update()
                 if step % eval_every == 0 or step == steps:
+                    if first_bad.item():
+                        history.diverged_at = int(first_bad.item())
+                        bar.set_postfix(diverged_at=history.diverged_at, refresh=False)
+                        break
                     val_loss, val_accuracy = evaluate(model, x_val, y_val, loss)
                     history._append(
                         step=step,

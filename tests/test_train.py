@@ -172,6 +172,53 @@ def test_interrupt_from_the_callback_returns_a_usable_partial_history(blobs):
     assert math.isfinite(loss) and 0 <= accuracy <= 1
 
 
+class Poisoned(Recorder):
+    """A linear classifier whose training loss turns NaN (or inf) from training step `at` on."""
+
+    def __init__(self, at: int, value: float = math.nan):
+        super().__init__()
+        self.at, self.value = at, value
+
+    def forward(self, x):
+        out = super().forward(x)
+        if self.training and len(self.train_batches) >= self.at:
+            return out * self.value  # NaN or inf logits: a NaN or inf loss, as after an overflow
+        return out
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_a_non_finite_loss_stops_the_run_at_the_next_record_and_keeps_the_finite_ones(blobs, value):
+    calls = []
+    history = train(
+        lambda: Poisoned(at=23, value=value),
+        *blobs,
+        steps=100,
+        eval_every=10,
+        progress=False,
+        callback=lambda h: calls.append(h.step[-1]),
+    )
+    assert history.diverged and history.diverged_at == 23
+    assert history.step == [10, 20] and calls == [10, 20]  # the record at 30 is not made
+    assert len(history.model.train_batches) == 30  # stopped there, not after 100 steps
+    assert not history.interrupted
+    record = history.to_dict()
+    assert record["diverged_at"] == 23
+    assert all(math.isfinite(v) for name in ("train_loss", "val_loss", "grad_norm") for v in record[name])
+    json.dumps(record)
+
+
+def test_a_run_that_stays_finite_has_not_diverged(blobs):
+    history = train(lambda: Poisoned(at=10**9), *blobs, steps=30, eval_every=10, progress=False)
+    assert not history.diverged and history.diverged_at is None and history.step == [10, 20, 30]
+
+
+def test_a_learning_rate_far_too_high_diverges_and_says_where(blobs):
+    # Plain SGD at 1e30 on a linear softmax: the logits overflow float32 within a few steps.
+    history = train(small_mlp(), *blobs, steps=50, eval_every=10, lr=1e30, optimizer="sgd", progress=False)
+    assert history.diverged and 1 <= history.diverged_at <= 10
+    assert len(history) == 0  # it diverged before the first record
+
+
 class SpyBar:
     """Stands in for tqdm, to see that the bar is closed."""
 
