@@ -233,7 +233,7 @@ def _lstm_mistake(kind: str, norm: str = "ln_ih", other_bias: bool = True):
 _LSTM_HINT = (
     "Eqs. (17)-(22): gates = LN(W_h h) + LN(W_x x) + b, each layer norm over all 4H gate units at once "
     "(cell.ln_hh, cell.ln_ih, on h @ cell.weight_hh.T and x @ cell.weight_ih.T; b = cell.bias_ih + "
-    "cell.bias_hh); split into i, f, g, o (gate.chunk(4, -1)); c_new = sigmoid(f) * c + sigmoid(i) * tanh(g); "
+    "cell.bias_hh); split into i, f, g, o (gates.chunk(4, -1)); c_new = sigmoid(f) * c + sigmoid(i) * tanh(g); "
     "h_new = sigmoid(o) * tanh(LN(c_new)) with cell.ln_c; return the raw c_new."
 )
 
@@ -251,7 +251,7 @@ LN_LSTM_STEP = Exercise(
         ),
         Mistake(
             "c_not_normalized",
-            "Your c_new is right, but h_new uses tanh(c_new) without cell.ln_c: eq. (22) has tanh(LN(c_t)).",
+            "Your c_new is right, but h_new uses tanh(c_new) without cell.ln_c: eqs. (17)-(22) have tanh(LN(c_t)).",
             _LSTM_HINT,
             _lstm_mistake("c_not_normalized"),
         ),

@@ -104,7 +104,7 @@ def _gradient_mistake(kind: str):
 
 
 _GRAD_HINT = (
-    "Salimans and Kingma (2016), eq. (3): grad_g = grad_w . v / ||v|| (row by row) and "
+    "Salimans and Kingma (2016), eqs. (3) and (4): grad_g = grad_w . v / ||v|| (row by row) and "
     "grad_v = g / ||v|| * (grad_w - grad_g * v / ||v||): the gradient with respect to w with its component "
     "along w taken out, so grad_v is orthogonal to w and to v (section 5.2's geometry)."
 )
