@@ -356,6 +356,12 @@ def test_another_exception_is_reported_with_the_students_line():
     assert "in broken, line" in feedback.message
 
 
+def test_a_function_with_other_arguments_is_told_how_it_is_called():
+    feedback = check_rms_norm(lambda x, gain, bias, eps: x)
+    assert "TypeError" in feedback.message
+    assert "The checker calls it as fn(x, gain, eps) -> y." in feedback.message
+
+
 def test_an_error_raised_on_purpose_is_reported():
     def picky(x, gain, bias, eps):
         raise ValueError("I only take float32")

@@ -140,6 +140,8 @@ class Exercise:
     reference: takes the probe's arguments and returns the right outputs as a tuple.
     probes: builds the probes, the same on every call (seeded).
     hint: the hint for a wrong answer outside the catalogue.
+    call: how the checker calls the function, e.g. "fn(x, gain, bias, eps)", told to a student whose
+        function takes other arguments.
     hand_over: makes the student's copy of one argument (default `copy_argument`), so that the
         function can change its inputs without changing the checker's.
     """
@@ -150,6 +152,7 @@ class Exercise:
     mistakes: tuple[Mistake, ...]
     probes: Callable[[], Sequence[Probe]]
     hint: str
+    call: str = ""
     hand_over: Callable[[object], object] = copy_argument
 
 
@@ -255,12 +258,12 @@ def check(exercise: Exercise, fn: object) -> Feedback:
                 done=False,
             )
         except Exception as exc:  # the student's error is reported in the box, never raised into the notebook
-            return feedback(
-                False,
-                None,
-                f"Your function raised {type(exc).__name__}: {exc}{_where(exc)} on the probe with {probe.description}.",
-                exercise.hint,
-            )
+            where = _where(exc)
+            message = f"Your function raised {type(exc).__name__}: {exc}{where} on the probe with {probe.description}."
+            if isinstance(exc, TypeError) and not where and exercise.call:
+                # raised by the call itself: the function takes other arguments than the checker passes
+                message += f" The checker calls it as {exercise.call}."
+            return feedback(False, None, message, exercise.hint)
         got = _as_outputs(result, exercise.outputs)
         if isinstance(got, str):
             return feedback(False, None, got, exercise.hint)

@@ -189,6 +189,7 @@ def _norm_mistakes(dim: int, other: int, stats: str, wrong_axis: tuple[str, str]
 
 LAYER_NORM = Exercise(
     name="layer norm, eq. (3)",
+    call="fn(x, gain, bias, eps) -> y",
     outputs=("y",),
     reference=lambda x, gain, bias, eps: (F.layer_norm(x, x.shape[-1:], gain, bias, eps),),
     mistakes=_norm_mistakes(
@@ -205,6 +206,7 @@ LAYER_NORM = Exercise(
 
 BATCH_NORM = Exercise(
     name="batch norm (training mode), eq. (2)",
+    call="fn(x, gain, bias, eps) -> y",
     outputs=("y",),
     reference=lambda x, gain, bias, eps: (F.batch_norm(x, None, None, gain, bias, training=True, eps=eps),),
     mistakes=_norm_mistakes(
@@ -232,6 +234,7 @@ _RMS_HINT = (
 
 RMS_NORM = Exercise(
     name="RMS norm",
+    call="fn(x, gain, eps) -> y",
     outputs=("y",),
     reference=lambda x, gain, eps: (x / (x.pow(2).mean(-1, keepdim=True) + eps).sqrt() * gain,),
     mistakes=(

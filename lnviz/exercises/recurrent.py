@@ -96,6 +96,7 @@ _RNN_HINT = (
 
 LN_RNN_STEP = Exercise(
     name="layer-normalized RNN step, eq. (4)",
+    call="fn(x, h, weight_ih, weight_hh, gain, bias, eps) -> h_new",
     outputs=("h_new",),
     reference=_rnn_reference,
     mistakes=(
@@ -239,6 +240,7 @@ _LSTM_HINT = (
 
 LN_LSTM_STEP = Exercise(
     name="layer-normalized LSTM step, eqs. (17)-(22)",
+    call="fn(x, h, c, cell) -> (h_new, c_new)",
     outputs=("h_new", "c_new"),
     reference=_lstm_reference,
     mistakes=(
@@ -315,6 +317,7 @@ _RBN_HINT = (
 
 RECURRENT_BATCH_NORM = Exercise(
     name="recurrent batch norm, statistics per time step",
+    call="fn(a, gain, bias, eps) -> y",
     outputs=("y",),
     reference=_recurrent_batch_norm_reference,
     mistakes=(

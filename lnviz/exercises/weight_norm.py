@@ -44,6 +44,7 @@ _HINT = (
 
 WEIGHT_NORM = Exercise(
     name="weight norm, w = g v / ||v||",
+    call="fn(v, g) -> w",
     outputs=("w",),
     reference=lambda v, g: (g[:, None] * v / torch.linalg.vector_norm(v, dim=1, keepdim=True),),
     mistakes=(
@@ -111,6 +112,7 @@ _GRAD_HINT = (
 
 WEIGHT_NORM_GRAD = Exercise(
     name="the gradient of weight norm, orthogonal to w",
+    call="fn(v, g, grad_w) -> (grad_g, grad_v)",
     outputs=("grad_g", "grad_v"),
     reference=_gradients,
     mistakes=(
