@@ -43,7 +43,9 @@ def make_cell(
         raise ValueError(f"kind must be one of {tuple(CELLS)}, got {kind!r}")
     if not spectral_radius > 0:
         raise ValueError(f"spectral_radius must be > 0, got {spectral_radius!r}")
-    cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None, device=device)
+    cell = CELLS[kind](
+        input_size, hidden_size, norm=norm, max_steps=max_steps if norm == "batch" else None, device=device
+    )
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         blocks = cell.weight_hh.shape[0] // hidden_size
