@@ -192,10 +192,13 @@ def main(argv: list[str]) -> int:
     except subprocess.CalledProcessError as err:
         # The failed command (pip, venv, apt-get) has printed its own message above this line.
         failed = " ".join(Path(str(a)).name if i == 0 else str(a) for i, a in enumerate(err.cmd))
-        say(
-            f"set-up failed: `{failed}` exited with status {err.returncode} (its message is above); "
-            f"check the network and the torch pin LNVIZ_TORCH={TORCH}, then run this command again"
-        )
+        if "pip" in err.cmd:
+            fix = f"check the network and the torch pin LNVIZ_TORCH={TORCH}"
+        elif "venv" in err.cmd:
+            fix = "on Debian or Ubuntu, `sudo apt-get install python3-venv` provides venv"
+        else:
+            fix = "fix what its message says"
+        say(f"set-up failed: `{failed}` exited with status {err.returncode} (its message is above); {fix}, then retry")
         return 1
 
 

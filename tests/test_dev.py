@@ -129,3 +129,15 @@ def test_a_failing_pip_shows_its_message_and_a_one_line_hint_not_a_traceback(tmp
     hint = done.stdout.strip().splitlines()[-1]
     assert hint.startswith("[lnviz] set-up failed: `python -m pip install") and "LNVIZ_TORCH=torch==0.0.0" in hint
     assert not (tmp_path / "venv" / "lnviz-setup.stamp").exists()
+
+
+def test_a_failing_venv_ends_in_a_hint_about_python3_venv(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(dev, "VENV", tmp_path / "venv")
+
+    def run(*args: str) -> None:
+        raise subprocess.CalledProcessError(1, [str(a) for a in args])
+
+    monkeypatch.setattr(dev, "run", run)
+    assert dev.main(["export"]) == 1
+    hint = capsys.readouterr().out.strip().splitlines()[-1]
+    assert hint.startswith("[lnviz] set-up failed: `python") and "-m venv" in hint and "python3-venv" in hint
