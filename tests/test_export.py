@@ -22,6 +22,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from browser import pages
 from exported_lessons import Export, export_lessons
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from notebook_utils import ROOT, SOURCES
@@ -446,10 +447,17 @@ def _assert_typeset(page: Page, lesson: Path, name: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
-def test_page_typesets_its_maths_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+def test_page_typesets_its_maths_and_plays_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
     path = exported.page(lesson)
     with _offline_page(offline_browser, path, {"width": 1280, "height": 900}) as (page, outside, errors):
         _assert_typeset(page, lesson, path.name)
+        plots = pages.wait_for_plots(page)
+        assert plots and all(plot.drawn and plot.traces for plot in plots), f"{path.name}: plots {plots}"
+        # a lesson that asks for Play: its first animation plays (test_browser.py plays every one)
+        animated = [index for index, plot in enumerate(plots) if plot.frames]
+        if "**Play**" in lesson.read_text():
+            assert animated, f"{path.name} has no animation"
+            assert pages.press_play(page, animated[0]).data_changed, f"{path.name}: Play changed nothing"
         if lesson == SOURCES[1]:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.locator("mjx-container[display='true']").first.scroll_into_view_if_needed()
