@@ -115,7 +115,7 @@ _MATHJAX_LOADER = (
 {%- endif -%}"""
 )
 
-# Both templates extend nbconvert's own and replace only what loads code from the network.
+# Both templates extend nbconvert's own and replace only what would load code from the network.
 _HTML_TEMPLATE = (
     """\
 {%- extends 'index.html.j2' -%}
