@@ -436,6 +436,54 @@ def test_the_probes_separate_every_pair_of_candidates(exercise):
         assert largest > 1e-2, (code_a, code_b, largest)
 
 
+@pytest.mark.parametrize("exercise", [LAYER_NORM, BATCH_NORM], ids=["layer_norm", "batch_norm"])
+def test_the_probes_separate_two_mistakes_from_one_and_from_other_pairs(exercise):
+    probes = exercise.probes()
+    singles = [("right", exercise.reference)] + [(m.code, m.compute) for m in exercise.mistakes]
+    pairs = [(f"{a.code}+{b.code}", compute) for a, b, compute in exercise.combinations]
+    assert len(pairs) > 20
+    outputs = {name: [fn(*p.args) for p in probes] for name, fn in singles + pairs}
+    for (name_a, a), (name_b, b) in itertools.combinations(outputs.items(), 2):
+        if "+" not in name_a + name_b:
+            continue
+        largest = max((s - t).abs().max().item() for pa, pb in zip(a, b) for s, t in zip(pa, pb))
+        assert largest > 1e-2, (name_a, name_b, largest)
+
+
+@pytest.mark.parametrize(
+    ("check", "fn", "codes"),
+    [
+        (
+            check_layer_norm,
+            lambda x, g, b, eps: g * (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps) + b,
+            ("unbiased_variance", "eps_outside_sqrt"),
+        ),
+        (
+            check_layer_norm,
+            lambda x, g, b, eps: (x - x.mean(0, keepdim=True)) / (x.var(0, False, True) + eps).sqrt() * b + g,
+            ("batch_axis", "gain_bias_swapped"),
+        ),
+        (
+            check_batch_norm,
+            lambda x, g, b, eps: g * x / torch.sqrt(x.var(0, keepdim=True) + eps) + b,
+            ("unbiased_variance", "no_centering"),
+        ),
+    ],
+    ids=["std_plus_eps", "batch_axis_swapped", "unbiased_uncentered"],
+)
+def test_two_mistakes_together_are_both_named(check, fn, codes):
+    feedback = check(fn)
+    assert not feedback.passed and feedback.mistake is None
+    assert f"Two mistakes together ({codes[0]} and {codes[1]})" in feedback.message
+
+
+def test_one_mistake_is_named_alone_and_three_are_not_named():
+    one = check_batch_norm(lambda x, g, b, eps: F.batch_norm(x, None, None, None, None, True, 0.0, eps) * g)
+    assert one.mistake == "no_gain_bias"
+    three = check_batch_norm(lambda x, g, b, eps: g * x / (x.var(0, keepdim=True) + eps) + b)
+    assert three.mistake is None and "matches neither" in three.message
+
+
 def test_the_probes_are_the_same_on_every_call():
     for exercise in EXERCISES.values():
         first, second = exercise.probes(), exercise.probes()

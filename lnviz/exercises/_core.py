@@ -2,9 +2,9 @@
 
 A checker calls the student's function on a few fixed probes, and computes on the same probes the right
 answer and the output of every catalogued mistake. The student's output is then named by the first
-candidate it matches: the right answer (passed), one of the mistakes (its code), or none (the largest
-difference is shown). The probes are chosen so that no two candidates agree on all of them; the tests
-check that.
+candidate it matches: the right answer (passed), one of the mistakes (its code), two mistakes made
+together where an exercise lists such pairs, or none (the largest difference is shown). The probes are
+chosen so that no two candidates agree on all of them; the tests check that.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class Feedback:
     """The verdict on one exercise.
 
     passed: the function computes the right answer on every probe.
-    mistake: the code of the catalogued mistake the output matches, else None.
+    mistake: the code of the catalogued mistake the output matches, else None (also when it matches two
+        mistakes made together, which the message names).
     message: what is wrong (or right), in a few sentences.
     hint: where to look, pointing at the paper's equation; empty when passed.
     exercise: the exercise's name, e.g. "layer norm, eq. (3)".
@@ -140,6 +141,7 @@ class Exercise:
     reference: takes the probe's arguments and returns the right outputs as a tuple.
     probes: builds the probes, the same on every call (seeded).
     hint: the hint for a wrong answer outside the catalogue.
+    combinations: (first, second, compute) for two mistakes made together, tried after every single one.
     call: how the checker calls the function, e.g. "fn(x, gain, bias, eps)", told to a student whose
         function takes other arguments.
     hand_over: makes the student's copy of one argument (default `copy_argument`), so that the
@@ -152,6 +154,7 @@ class Exercise:
     mistakes: tuple[Mistake, ...]
     probes: Callable[[], Sequence[Probe]]
     hint: str
+    combinations: tuple[tuple[Mistake, Mistake, Callable[..., Outputs]], ...] = ()
     call: str = ""
     hand_over: Callable[[object], object] = copy_argument
 
@@ -276,11 +279,23 @@ def check(exercise: Exercise, fn: object) -> Feedback:
 
     if all(_close(g, e) for g, e in zip(results, expected)):
         return feedback(True, None, f"Your function gives the right answer on all {len(probes)} probes.")
-    for mistake in exercise.mistakes:
+
+    def matches(compute: Callable[..., Outputs]) -> bool:
         with torch.no_grad():
-            candidates = [mistake.compute(*probe.args) for probe in probes]
-        if all(_close(g, c) for g, c in zip(results, candidates)):
+            return all(_close(got, compute(*probe.args)) for got, probe in zip(results, probes))
+
+    for mistake in exercise.mistakes:
+        if matches(mistake.compute):
             return feedback(False, mistake.code, mistake.what, mistake.hint)
+    for first, second, compute in exercise.combinations:
+        if matches(compute):
+            hint = first.hint if first.hint == second.hint else f"{first.hint}\n{second.hint}"
+            return feedback(
+                False,
+                None,
+                f"Two mistakes together ({first.code} and {second.code}):\n- {first.what}\n- {second.what}",
+                hint,
+            )
     right = [
         name
         for k, name in enumerate(exercise.outputs)

@@ -7,6 +7,9 @@ x's shape. eps goes inside the square root, as in torch: sigma = sqrt(var + eps)
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -101,14 +104,18 @@ def _rms_norm_probes() -> list[Probe]:
     return probes
 
 
-def _with_gain_bias(normalize, *, swap: bool = False, gain: bool = True, bias: bool = True):
-    """A candidate fn(x, gain, bias, eps): `normalize(x, eps)` times the gain plus the bias (or swapped)."""
+def _candidate(dim: int, **changes: object):
+    """A candidate fn(x, gain, bias, eps): the normalization over `dim`, then gain and bias, with `changes`:
+    axis= to take the statistics over another dim, keyword arguments of `_normalize`, and gain=False,
+    bias=False or swap=True for the gain and bias."""
+    affine = {key: changes.pop(key) for key in ("gain", "bias", "swap") if key in changes}
+    dim = changes.pop("axis", dim)
 
     def compute(x: Tensor, g: Tensor, b: Tensor, eps: float) -> tuple[Tensor]:
-        y = normalize(x, eps)
-        if swap:
+        y = _normalize(x, dim, eps, **changes)
+        if affine.get("swap"):
             return (y * b + g,)
-        return ((y * g if gain else y) + (b if bias else 0),)
+        return ((y * g if affine.get("gain", True) else y) + (b if affine.get("bias", True) else 0),)
 
     return compute
 
@@ -116,89 +123,106 @@ def _with_gain_bias(normalize, *, swap: bool = False, gain: bool = True, bias: b
 _EPS = "torch puts eps inside the square root, sigma = sqrt(var + eps), which keeps it positive for a constant input."
 _GAIN_BIAS = "Eq. (5): y = g / sigma * (a - mu) + b, the gain g multiplies, the bias b is added after normalizing."
 
+#: A mistake and the changes to the right computation that make it (keyword arguments of `_candidate`).
+_Catalogued = tuple[Mistake, dict[str, object]]
 
-def _norm_mistakes(dim: int, other: int, stats: str, wrong_axis: tuple[str, str], equation: str) -> tuple[Mistake, ...]:
+
+def _norm_mistakes(dim: int, other: int, stats: str, wrong_axis: tuple[str, str], equation: str) -> list[_Catalogued]:
     """The mistakes layer norm and batch norm share; `dim` is the axis of the statistics, `other` the wrong one."""
     n = "H" if dim == -1 else "N"
     stats_hint = f"{equation}: mu and sigma are taken {stats}. {_EPS}"
-    return (
-        Mistake(
+    centering_hint = f"{equation} and eq. (5): the normalized input is (a - mu) / sigma: subtract the mean first."
+    table = [
+        (
             wrong_axis[0],
             f"Your mean and variance are taken over the wrong axis: {wrong_axis[1]}.",
             f"{equation}: the statistics are taken {stats}: dim={dim}, keepdim=True.",
-            _with_gain_bias(lambda x, eps: _normalize(x, other, eps)),
+            {"axis": other},
         ),
-        Mistake(
+        (
             "unbiased_variance",
-            f"You divide the sum of squared deviations by {n} - 1 (torch.var's default, unbiased=True).",
+            f"You divide the sum of squared deviations by {n} - 1 (the default of torch.var and torch.std, "
+            "unbiased=True).",
             f"{equation}: the variance is the mean of the squared deviations, 1/{n} times their sum "
             "(x.var(..., unbiased=False), or ((x - mu) ** 2).mean(...)).",
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps, unbiased=True)),
+            {"unbiased": True},
         ),
-        Mistake(
+        (
             "eps_outside_sqrt",
             "You add eps after taking the square root: (x - mu) / (sqrt(var) + eps).",
             stats_hint,
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps, eps_inside=False)),
+            {"eps_inside": False},
         ),
-        Mistake(
+        (
             "no_centering",
             "You divide by sigma but do not subtract the mean mu from x.",
-            f"{equation} and eq. (5): the normalized input is (a - mu) / sigma: subtract the mean first.",
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps, center=False)),
+            centering_hint,
+            {"center": False},
         ),
-        Mistake(
+        (
             "no_centering",
             "You neither subtract the mean from x nor measure the spread around it: you divide x by its "
             "root mean square (that is RMS norm).",
-            f"{equation} and eq. (5): the normalized input is (a - mu) / sigma: subtract the mean first.",
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps, center=False, center_variance=False)),
+            centering_hint,
+            {"center": False, "center_variance": False},
         ),
-        Mistake(
+        (
             "variance_not_std",
             "You divide by the variance (plus eps) instead of its square root, the standard deviation.",
             stats_hint + " Divide by sigma = sqrt(var + eps).",
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps, power=1.0)),
+            {"power": 1.0},
         ),
-        Mistake(
-            "no_gain_bias",
-            "Your normalization is right, but you apply neither the gain nor the bias.",
-            _GAIN_BIAS,
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps), gain=False, bias=False),
-        ),
-        Mistake(
-            "no_gain_bias",
-            "Your normalization is right, but you do not multiply by the gain.",
-            _GAIN_BIAS,
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps), gain=False),
-        ),
-        Mistake(
-            "no_gain_bias",
-            "Your normalization is right, but you do not add the bias.",
-            _GAIN_BIAS,
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps), bias=False),
-        ),
-        Mistake(
+        ("no_gain_bias", "You apply neither the gain nor the bias.", _GAIN_BIAS, {"gain": False, "bias": False}),
+        ("no_gain_bias", "You do not multiply by the gain.", _GAIN_BIAS, {"gain": False}),
+        ("no_gain_bias", "You do not add the bias.", _GAIN_BIAS, {"bias": False}),
+        (
             "gain_bias_swapped",
             "You multiply by the bias and add the gain: the two are swapped.",
             _GAIN_BIAS + " The arguments come in the order (x, gain, bias, eps).",
-            _with_gain_bias(lambda x, eps: _normalize(x, dim, eps), swap=True),
+            {"swap": True},
         ),
+    ]
+    return [(Mistake(code, what, hint, _candidate(dim, **changes)), changes) for code, what, hint, changes in table]
+
+
+def _pairs(dim: int, catalogued: list[_Catalogued]) -> tuple[tuple[Mistake, Mistake, Callable[..., tuple]], ...]:
+    """Every two mistakes of different codes that change different things, made together."""
+
+    # eps outside the square root and no square root at all are the same mistake in the denominator
+    places = {"gain": "affine", "bias": "affine", "swap": "affine", "eps_inside": "sigma", "power": "sigma"}
+
+    def touches(changes: dict[str, object]) -> set[str]:
+        return {places.get(key, key) for key in changes}
+
+    return tuple(
+        (first, second, _candidate(dim, **a, **b))
+        for (first, a), (second, b) in itertools.combinations(catalogued, 2)
+        if first.code != second.code and not touches(a) & touches(b)
     )
 
+
+_LAYER_NORM_MISTAKES = _norm_mistakes(
+    -1,
+    0,
+    "over the H hidden units of each case (each row)",
+    ("batch_axis", "over the cases of the batch (dim=0), as batch norm does"),
+    "Eq. (3)",
+)
+_BATCH_NORM_MISTAKES = _norm_mistakes(
+    0,
+    -1,
+    "over the cases of the mini-batch, for each hidden unit (each column)",
+    ("hidden_axis", "over the hidden units of each case (dim=-1), as layer norm does"),
+    "Eq. (2)",
+)
 
 LAYER_NORM = Exercise(
     name="layer norm, eq. (3)",
     call="fn(x, gain, bias, eps) -> y",
     outputs=("y",),
     reference=lambda x, gain, bias, eps: (F.layer_norm(x, x.shape[-1:], gain, bias, eps),),
-    mistakes=_norm_mistakes(
-        -1,
-        0,
-        "over the H hidden units of each case (each row)",
-        ("batch_axis", "over the cases of the batch (dim=0), as batch norm does"),
-        "Eq. (3)",
-    ),
+    mistakes=tuple(m for m, _ in _LAYER_NORM_MISTAKES),
+    combinations=_pairs(-1, _LAYER_NORM_MISTAKES),
     probes=_layer_norm_probes,
     hint="Eq. (3): mu = mean of the H summed inputs of a case, sigma = sqrt(mean((a - mu)^2) + eps), both "
     "over dim=-1 with keepdim=True; eq. (5): y = gain * (x - mu) / sigma + bias.",
@@ -209,13 +233,8 @@ BATCH_NORM = Exercise(
     call="fn(x, gain, bias, eps) -> y",
     outputs=("y",),
     reference=lambda x, gain, bias, eps: (F.batch_norm(x, None, None, gain, bias, training=True, eps=eps),),
-    mistakes=_norm_mistakes(
-        0,
-        -1,
-        "over the cases of the mini-batch, for each hidden unit (each column)",
-        ("hidden_axis", "over the hidden units of each case (dim=-1), as layer norm does"),
-        "Eq. (2)",
-    ),
+    mistakes=tuple(m for m, _ in _BATCH_NORM_MISTAKES),
+    combinations=_pairs(0, _BATCH_NORM_MISTAKES),
     probes=_batch_norm_probes,
     hint="Eq. (2): mu = mean of unit i over the N cases of the mini-batch, sigma = sqrt(mean((a - mu)^2) + eps), "
     "both over dim=0 with keepdim=True; eq. (1) and (5): y = gain * (x - mu) / sigma + bias.",
