@@ -82,7 +82,7 @@ class Feedback:
         border, background = _COLOURS[verdict]
         title = html.escape(f"{verdict}: {self.exercise}" if self.exercise else verdict)
         parts = [
-            f'<div role="status" aria-label="{html.escape(verdict)}" style="border: 2px solid {border}; '
+            f'<div role="status" style="border: 2px solid {border}; '
             f"border-left: 8px solid {border}; background: {background}; color: {_TEXT}; padding: 0.6em 1em; "
             f'margin: 0.4em 0; border-radius: 4px; font-size: 1.05em; line-height: 1.45;">',
             f'<div style="font-weight: bold; font-size: 1.1em;"><span aria-hidden="true">{_SYMBOLS[verdict]}</span> '
