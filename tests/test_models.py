@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lnviz.nn.models import MLP, NORMS
+from lnviz.nn.models import INITIAL_STATE_SCALE, MLP, NORMS, STATE_NOISE, SequenceClassifier, SequenceRegressor
 from lnviz.nn.norms import BatchNorm, LayerNorm
 
 NORM_TYPES = {"none": None, "batch": BatchNorm, "layer": LayerNorm}
@@ -136,3 +136,98 @@ def test_default_is_a_narrow_version_of_the_papers_network():
     model = MLP()
     linears = [m for m in model.layers if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 256), (256, 10)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The sequence models' initial state
+# ----------------------------------------------------------------------------------------------------
+
+
+def blank_then_digits(batch: int = 32, blank: int = 30, steps: int = 40, size: int = 4) -> torch.Tensor:
+    """(batch, steps, size): `blank` steps of exact zeros (a digit's top rows), then pixels in [0, 1)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, steps, size, generator=g)
+    x[:, :blank] = 0
+    return x
+
+
+def gradient_norm(model: SequenceClassifier, x: torch.Tensor) -> float:
+    y = torch.arange(len(x)) % model.readout.out_features
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    return torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None]).item()
+
+
+@pytest.mark.parametrize("kind, norm", [("rnn", "layer"), ("rnn", "batch"), ("lstm", "batch")])
+def test_blank_first_steps_blow_up_the_gradient_from_a_zero_state_but_not_from_the_default_one(kind, norm):
+    """Eq. (4) with h_0 = 0 and x_t = 0: a = 0 in every unit and case, where the normalization's
+    derivative is g / sqrt(eps) per step. The default initial state keeps a away from that corner."""
+    x = blank_then_digits()
+    zeros = dict(initial_state="zeros", state_noise=0.0)
+    torch.manual_seed(0)
+    before = gradient_norm(SequenceClassifier(kind, norm, 4, 32, 10, max_steps=40, **zeros), x)
+    torch.manual_seed(0)
+    after = gradient_norm(SequenceClassifier(kind, norm, 4, 32, 10, max_steps=40), x)
+    assert not before < 1e6  # inf, NaN or astronomically large
+    assert after < 1e3
+
+
+def test_learned_initial_state_is_a_parameter_per_state_tensor_and_starts_away_from_zero():
+    torch.manual_seed(0)
+    lstm, rnn = SequenceClassifier("lstm", "layer", 3, 256, 2), SequenceClassifier("rnn", "layer", 3, 256, 2)
+    names = {n for n, _ in lstm.named_parameters()}
+    assert {"initial_h", "initial_c"} <= names and "initial_c" not in {n for n, _ in rnn.named_parameters()}
+    assert lstm.initial_h.shape == lstm.initial_c.shape == (256,)
+    std = lstm.initial_h.detach().std().item()
+    assert INITIAL_STATE_SCALE / 2 < std < 2 * INITIAL_STATE_SCALE
+    zero = SequenceClassifier("lstm", "layer", 3, 8, 2, initial_state="zeros")
+    assert zero.initial_h is None and zero.initial_c is None
+    assert not any("initial" in n for n, _ in zero.named_parameters())
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_state_noise_only_in_training_mode_and_the_learned_state_gets_a_gradient(kind):
+    torch.manual_seed(0)
+    model = SequenceClassifier(kind, "layer", 3, 8, 2, state_noise=STATE_NOISE)
+    x = torch.randn(5, 4, 3)
+    model.train()
+    assert not torch.equal(model(x), model(x))  # fresh noise on every call
+    h0 = model.start(100_000, x)
+    h0 = h0[0] if kind == "lstm" else h0
+    assert (h0 - model.initial_h).std().item() == pytest.approx(STATE_NOISE, rel=0.02)
+    model.eval()
+    torch.testing.assert_close(model(x), model(x))
+    out = model(x)
+    # in eval mode the state is exactly the learned one: the same as passing it by hand
+    state = model.start(5, x)
+    torch.testing.assert_close(out, model.readout(model.recurrent(x, state)[0][:, -1]))
+    assert torch.equal(state[0] if kind == "lstm" else state, model.initial_h.expand(5, 8))
+    model.train()
+    model(x).sum().backward()
+    assert model.initial_h.grad is not None and model.initial_h.grad.abs().sum() > 0
+    quiet = SequenceClassifier(kind, "layer", 3, 8, 2, state_noise=0)
+    torch.testing.assert_close(quiet(x), quiet(x))
+
+
+def test_regressor_takes_the_same_initial_state_options():
+    model = SequenceRegressor("lstm", "none", 2, 8, initial_state="zeros", state_noise=0.0)
+    assert model.initial_h is None and model.state_noise == 0.0
+    assert model(torch.randn(3, 5, 2)).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(initial_state="random"), "initial_state to be one of"),
+        (dict(state_noise=-0.1), "state_noise to be a number >= 0"),
+        (dict(state_noise="0.1"), "state_noise to be a number >= 0"),
+        (dict(state_noise=float("nan")), "state_noise to be a number >= 0"),
+    ],
+)
+def test_bad_initial_state_options_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SequenceClassifier("rnn", "layer", 3, 8, 2, **kwargs)
+
+
+def test_sequence_model_says_what_input_shape_it_expected():
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, time, input_size\)"):
+        SequenceClassifier("rnn", "none", 3, 8, 2)(torch.randn(5, 3))
