@@ -7,6 +7,7 @@ in the order used by the figures: no normalization, batch norm, layer norm, weig
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 #: Okabe-Ito palette (black omitted: it is the text colour).
 PALETTE: tuple[str, ...] = (
@@ -63,14 +64,24 @@ LEGEND_BELOW: dict[str, object] = dict(orientation="h", yref="container", y=0.0,
 LEGEND_ROW = 26
 
 
+#: plotly_white, with every y axis's tick labels a little further from it: in a corner where both axes
+#: start at zero, the y axis's "0" otherwise sits on the x axis's.
+TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
+TEMPLATE.layout.yaxis.ticklabelstandoff = 8
+
+
 def base_layout(**overrides) -> go.Layout:
     """The layout every lnviz figure starts from: white template, large fonts, the shared palette."""
     layout = go.Layout(
-        template="plotly_white",
+        template=TEMPLATE,
         font=dict(size=FONT_SIZE),
         colorway=list(PALETTE),
         margin=dict(l=60, r=20, t=60, b=50),
         height=420,
+        # hung from the top of the figure, so that a title's second line grows down into the top
+        # margin instead of up and down from its middle, onto the subplot titles. plotly sets a title
+        # of several lines about 15 px higher than one of one line: the pad keeps its first line in.
+        title=dict(y=1.0, yref="container", yanchor="top", pad=dict(t=30)),
     )
     layout.update(**overrides)
     return layout

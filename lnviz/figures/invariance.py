@@ -22,9 +22,9 @@ __all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_f
 #: Deviations below this are drawn at this value on the log axis: they are rounding error.
 DEVIATION_FLOOR = 1e-17
 
-#: The table's height, in px: its two-line title, its header (three lines at a projector's width) and
-#: each line of a row's cells.
-TABLE_TITLE, TABLE_HEADER, TABLE_LINE = 70, 80, 20
+#: The table's height, in px: its two-line title, its header and each row, at a projector's width
+#: beside the file browser (headers on three lines, every row on two).
+TABLE_TITLE, TABLE_HEADER, TABLE_ROW = 90, 80, 50
 
 
 def invariance_update(view: InvarianceView) -> Update:
@@ -121,9 +121,8 @@ def table_figure(
     columns = list(map(list, zip(*rows)))
     fill_columns = list(map(list, zip(*fills)))
     # the layout goes in at construction: update_layout with a whole Layout merges it property by property.
-    # Its height holds the table at its narrowest: headers on three lines, a measured cell on two.
     layout = style.base_layout(
-        height=TABLE_TITLE + TABLE_HEADER + sum(TABLE_LINE * (2 if "<br>" in "".join(r) else 1) + 10 for r in rows),
+        height=TABLE_TITLE + TABLE_HEADER + TABLE_ROW * len(rows) + 20,
         margin=dict(l=10, r=10, t=TABLE_TITLE, b=10),
         title=dict(
             text="Table 1 as lnviz measured it (largest relative deviation)<br>and as printed in the paper",
