@@ -54,7 +54,8 @@ def batch_size_update(
         # A line trace, not a layout shape: plotly updates a trace many times faster than a shape.
         traces.append(dict(x=[at, at], y=[0.0, top]) if at is not None else dict(x=[], y=[]))
         bars.append(dict(x=[style.METHOD_NAMES[n] for n in norms], y=values, text=texts, name=f"batch {batch}"))
-    title = f"{METRICS[metric]} at {fraction:.0%} of training. " + "; ".join(
+    # one line per batch size: on one line the read-out ran past the right edge of a projector's figure
+    title = f"{METRICS[metric]} at {fraction:.0%} of training<br>" + "<br>".join(
         f"{bar['name']}: " + ", ".join(f"{n} {t}" for n, t in zip(bar["x"], bar["text"])) for bar in bars
     )
     layout = dict(title=dict(text=title), yaxis=dict(title=METRICS[metric]))
@@ -62,7 +63,8 @@ def batch_size_update(
         axis = "" if col == 1 else str(col)
         layout[f"yaxis{axis}"] = {**layout.get(f"yaxis{axis}", {}), "tickformat": ".0%" if metric in PERCENT else ""}
         if col <= len(batch_sizes):
-            layout[f"xaxis{axis}"] = dict(title=X_AXES[x])
+            # on two lines: side by side on one line, neighbouring subplots' titles ran into each other
+            layout[f"xaxis{axis}"] = dict(title=X_AXES[x].replace(" ", "<br>", 1))
     return Update(traces=traces + bars, layout=layout)
 
 
@@ -94,7 +96,10 @@ def batch_size_figure(
         horizontal_spacing=0.05,
         shared_yaxes=True,
         subplot_titles=[f"batch size {b}" for b in batch_sizes] + ["read-out"],
-        figure=go.Figure(layout=style.base_layout(height=440)),
+        # the title holds one line per batch size above the subplot titles
+        figure=go.Figure(
+            layout=style.base_layout(height=520, margin=dict(t=70 + 20 * len(batch_sizes), b=100 + style.LEGEND_ROW))
+        ),
     )
     for col, _ in enumerate(batch_sizes, start=1):
         for norm in norms:
@@ -126,8 +131,9 @@ def batch_size_figure(
             marker=dict(color=[style.METHOD_COLORS[n] for n in norms], pattern=dict(shape=patterns[i % len(patterns)])),
         )
     fig.update_xaxes(rangemode="tozero")
+    # the bars' norms one word a line: on one line they stack on each other under a narrow read-out
+    names = [style.METHOD_NAMES[n] for n in norms]
+    fig.update_xaxes(tickvals=names, ticktext=[name.replace(" ", "<br>") for name in names], row=1, col=cols)
     fig.update_yaxes(rangemode="tozero")
-    fig.update_layout(
-        barmode="group", legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE - 2))
-    )
+    fig.update_layout(barmode="group", legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE - 2)))
     return apply(fig, batch_size_update(histories, batch_sizes, fraction, metric, x))

@@ -64,7 +64,9 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     for col, bar in enumerate(bars(int(steps[0])), start=1):
         fig.add_trace(bar, row=1, col=col)
     fig.frames = [go.Frame(data=bars(int(t)), name=str(t), traces=list(range(len(norms)))) for t in steps]
-    fig.update_xaxes(range=[HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]], title="input to the nonlinearity")
+    fig.update_xaxes(range=[HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1]])
+    # one axis title, under the middle panel: three side by side run into each other on a narrow screen
+    fig.update_xaxes(title="input to the nonlinearity", col=(len(norms) + 1) // 2)
     fig.update_yaxes(range=[0, top])
     fig.update_yaxes(title="fraction of units x cases", col=1)
     play = dict(frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))
@@ -111,11 +113,12 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
 
 
 #: (row, col, title, attribute, log axis) of the four curves of `dynamics_figure`
+#: (titles on two lines: a subplot is about 250 px wide beside the file browser on a projector)
 _CURVES = (
-    (1, 1, "std over units of the summed inputs a_t", "summed_std", False),
-    (1, 2, "norm of the hidden state ||h_t||", "hidden_norm", False),
-    (2, 1, "std of what the nonlinearities receive", "normalized_std", False),
-    (2, 2, "||dL/dh_t|| (loss at the last step)", "grad_norm", True),
+    (1, 1, "std over units of<br>the summed inputs a_t", "summed_std", False),
+    (1, 2, "norm of the<br>hidden state ||h_t||", "hidden_norm", False),
+    (2, 1, "std of what the<br>nonlinearities receive", "normalized_std", False),
+    (2, 2, "||dL/dh_t||<br>(loss at the last step)", "grad_norm", True),
 )
 
 
@@ -131,7 +134,7 @@ def dynamics_update(runs: dict[str, Dynamics]) -> Update:
         traces,
         dict(
             title=dict(
-                text=f"{first.kind.upper()}, {len(first.grad_norm)} time steps: "
+                text=f"{first.kind.upper()}, {len(first.grad_norm)} time steps:<br>"
                 "per-step statistics, averaged over the cases"
             )
         ),
@@ -144,10 +147,10 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
     fig = make_subplots(
         rows=2,
         cols=2,
-        vertical_spacing=0.16,
-        horizontal_spacing=0.1,
+        vertical_spacing=0.17,
+        horizontal_spacing=0.12,
         subplot_titles=[c[2] for c in _CURVES],
-        figure=go.Figure(layout=style.base_layout(height=640)),
+        figure=go.Figure(layout=style.base_layout(height=720, margin=dict(t=125, b=70 + 2 * style.LEGEND_ROW))),
     )
     for row, col, _, _, log in _CURVES:
         for norm in NORMS:
@@ -160,14 +163,13 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
                 row=row,
                 col=col,
             )
-        fig.update_xaxes(title="time step t", row=row, col=col)
+        if row == 2:  # the top row's x-axis title would sit on the bottom row's subplot titles
+            fig.update_xaxes(title="time step t", row=row, col=col)
         if log:
             fig.update_yaxes(type="log", exponentformat="power", row=row, col=col)
         else:
             fig.update_yaxes(rangemode="tozero", row=row, col=col)
-    fig.update_layout(
-        legend=dict(orientation="h", y=1.12, x=0.5, xanchor="center"), margin=dict(t=110), title=dict(y=0.99)
-    )
+    fig.update_layout(legend=style.LEGEND_BELOW)
     return apply(fig, dynamics_update(runs))
 
 
@@ -192,7 +194,7 @@ def step_statistics_update(stats: StepStatistics) -> Update:
         layout=dict(
             shapes=shapes,
             title=dict(
-                text=f"statistics kept for {stats.max_steps} steps; "
+                text=f"statistics kept for {stats.max_steps} steps;<br>"
                 f"mean mismatch after them: "
                 f"{stats.mismatch[stats.max_steps :].mean() if len(t) > stats.max_steps else 0:.2f} std"
             ),
@@ -207,8 +209,8 @@ def step_statistics_figure(stats: StepStatistics) -> go.Figure:
         rows=1,
         cols=2,
         horizontal_spacing=0.1,
-        subplot_titles=("std of the summed inputs, per step", "mismatch of the mean, in stds"),
-        figure=go.Figure(layout=style.base_layout(height=470, margin=dict(t=100))),
+        subplot_titles=("std of the summed inputs,<br>per step", "mismatch of the mean,<br>in stds"),
+        figure=go.Figure(layout=style.base_layout(height=540, margin=dict(t=140, b=70 + 3 * style.LEGEND_ROW))),
     )
     blue, orange = style.METHOD_COLORS["batch"], style.PALETTE[5]
     fig.add_scatter(mode="markers", name="running statistics (training)", marker=dict(color=blue, size=9), row=1, col=1)
@@ -218,5 +220,5 @@ def step_statistics_figure(stats: StepStatistics) -> go.Figure:
     fig.update_xaxes(title="time step t (row of the digit)")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1.6], row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(legend=style.LEGEND_BELOW)
     return apply(fig, step_statistics_update(stats))
