@@ -16,12 +16,13 @@ torch is pinned (LNVIZ_TORCH to change the pin) because an unpinned torch pulls 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +45,16 @@ def venv_dir(setting: str | None) -> Path:
 VENV = venv_dir(os.environ.get("LNVIZ_VENV"))
 TORCH = os.environ.get("LNVIZ_TORCH", "torch==2.13.0")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+# Using a lesson leaves the checkout clean: saving writes a lesson's .ipynb without the outputs and the
+# kernel metadata a run adds (lnviz.lab_config), and jupytext, pinned in pyproject.toml, writes the
+# same `jupytext_version` into the .py header that the committed lessons carry.
+LAB_OPTIONS = ("--ContentsManager.pre_save_hook=lnviz.lab_config.strip_outputs",)
+# JupyterLab setting defaults, {plugin id: {setting: value}}.
+LAB_SETTINGS: dict[str, dict[str, object]] = {
+    # A double click on a lesson's .py (jupytext percent format) opens the notebook, not its text.
+    "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}},
+}
 
 
 def say(message: str) -> None:
@@ -152,12 +163,30 @@ def ensure_chromium() -> str:
     )
 
 
-def lab(args: list[str]) -> int:
-    setup("")
-    options = ["--notebook-dir", str(ROOT / "notebooks")]
+def lab_command(
+    notebook_dir: Path, config_dir: Path, env: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command that opens JupyterLab on notebook_dir as `dev.py lab` does, and its environment (env,
+    os.environ by default, with config_dir put first on JUPYTER_CONFIG_PATH).
+
+    Writes LAB_SETTINGS into config_dir as JupyterLab's default setting overrides. Nothing goes into
+    the user's own Jupyter configuration: a setting the user chose still wins over these defaults.
+    """
+    overrides = config_dir / "labconfig" / "default_setting_overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(json.dumps(LAB_SETTINGS, indent=2) + "\n")
+    env = dict(os.environ if env is None else env)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(config_dir), env.get("JUPYTER_CONFIG_PATH")]))
+    options = ["--notebook-dir", str(notebook_dir), *LAB_OPTIONS]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         options.append("--ServerApp.allow_root=True")  # JupyterLab refuses root otherwise (containers, CI)
-    return subprocess.call([str(venv_bin("jupyter")), "lab", *options, *args], cwd=ROOT)
+    return [str(venv_bin("jupyter")), "lab", *options], env
+
+
+def lab(args: list[str]) -> int:
+    setup("")
+    command, env = lab_command(ROOT / "notebooks", VENV / "lnviz-lab-config")
+    return subprocess.call([*command, *args], cwd=ROOT, env=env)
 
 
 def lint() -> int:

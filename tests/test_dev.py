@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -141,3 +142,36 @@ def test_a_failing_venv_ends_in_a_hint_about_python3_venv(tmp_path, monkeypatch,
     assert dev.main(["export"]) == 1
     hint = capsys.readouterr().out.strip().splitlines()[-1]
     assert hint.startswith("[lnviz] set-up failed: `python") and "-m venv" in hint and "python3-venv" in hint
+
+
+def test_lab_opens_the_notebooks_with_the_save_hook(fake_venv, monkeypatch):
+    started = []
+    monkeypatch.setattr(dev.subprocess, "call", lambda command, cwd, env: started.append((command, env)) or 0)
+    assert dev.main(["lab", "--port=9999"]) == 0
+    [(command, env)] = started
+    assert command[1:4] == ["lab", "--notebook-dir", str(ROOT / "notebooks")] and command[-1] == "--port=9999"
+    assert "--ContentsManager.pre_save_hook=lnviz.lab_config.strip_outputs" in command
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(dev.VENV / "lnviz-lab-config")
+
+
+def test_lab_settings_reach_jupyterlab_and_keep_the_users_config_path(tmp_path):
+    """The defaults JupyterLab's settings API serves for the document manager, computed as the server
+    computes them, under the environment `dev.lab_command` gives it: a .py opens as a notebook."""
+    # An empty user config directory: the user's own overrides must not be what the test sees.
+    mine = dict(os.environ, JUPYTER_CONFIG_PATH="/mine", JUPYTER_CONFIG_DIR=str(tmp_path / "user"))
+    _, env = dev.lab_command(ROOT / "notebooks", tmp_path / "config", env=mine)
+    assert env["JUPYTER_CONFIG_PATH"] == os.pathsep.join([str(tmp_path / "config"), "/mine"])
+    code = (
+        "import json, sys\n"
+        "from jupyterlab.commands import get_app_dir\n"
+        "from jupyterlab_server.settings_utils import get_settings\n"
+        "app = get_app_dir()\n"
+        "result, _ = get_settings(app + '/settings', app + '/schemas', sys.argv[1],\n"
+        "                         schema_name='@jupyterlab/docmanager-extension:plugin')\n"
+        "print(json.dumps(result['schema']['properties']['defaultViewers']['default']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "user-settings")], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout).get("python") == "Jupytext Notebook", result.stdout
