@@ -3,6 +3,7 @@ the models and updates the figure in place."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import plotly.graph_objects as go
@@ -10,7 +11,7 @@ import pytest
 import torch
 from panel_examples import batch_size_example, rnn_training_example
 
-from lnviz import runs, style, tasks
+from lnviz import rnn_training, runs, style, tasks
 from lnviz.figures import (
     batch_size_figure,
     batch_size_update,
@@ -19,6 +20,7 @@ from lnviz.figures import (
     target_loss_figure,
     target_loss_update,
 )
+from lnviz.nn.models import SequenceClassifier
 from lnviz.panels import BatchSizePanel, RNNTrainingPanel
 from lnviz.train import History
 
@@ -88,6 +90,23 @@ def test_target_update_switches_metric_and_axis_titles(race):
 def test_interrupted_runs_say_so(race):
     race["LSTM"] = history([2.0, 1.5], interrupted=True)
     assert "interrupted" in target_loss_figure(race, 1.0).data[0].name
+
+
+def test_diverged_runs_say_where_in_words_and_keep_their_finite_curve(race):
+    race["LN-LSTM"] = History(**{**history([1.5, 0.9]).to_dict(), "diverged_at": 27})
+    race["BN-LSTM"] = History(batch_size=4, loss="cross_entropy", diverged_at=3)  # before its first record
+    fig = target_loss_figure(race, target=1.0)
+    ln_loss, ln_hit, _, bn_loss = fig.data[3:7]
+    assert list(ln_loss.y) == [1.5, 0.9] and "diverged" in ln_loss.name
+    assert list(ln_hit.x) == []  # a diverged run reaches no target, even one it passed on the way
+    assert bn_loss.visible is True and list(bn_loss.y) == []
+    bars = fig.data[-1]
+    assert list(bars.y) == ["LSTM", "LN-LSTM", "BN-LSTM"]
+    assert list(bars.text) == ["30 steps", "diverged at step 27", "diverged at step 3"]
+    assert list(bars.marker.opacity) == [1.0, 0.25, 0.25]
+    title = fig.layout.title.text
+    assert "LN-LSTM at step 27, BN-LSTM at step 3" in title and "lower the learning rate" in title
+    assert "diverged" not in target_loss_figure({"LSTM": race["LSTM"]}, 1.0).layout.title.text
 
 
 def test_model_style_takes_the_colour_of_the_normalization():
@@ -178,6 +197,53 @@ def test_rnn_panel_run_updates_its_figure_in_place():
     assert panel.progress.value == panel.progress.max == 40
     assert not panel.run_button.disabled and panel.run_button.description == "Run"
     assert torch.get_num_threads() == 1  # restored to what the fixture set
+
+
+def test_a_learning_rate_far_too_high_stops_the_model_that_diverges_says_so_and_trains_the_others():
+    # Adam moves every weight by about lr per step: at 1e12 the LN-LSTM's layer norms overflow within
+    # two steps, while the plain RNN's tanh saturates and its (huge) loss stays finite.
+    panel = RNNTrainingPanel(
+        val_size=32,
+        task="sequential_mnist",
+        pixels_per_step=112,
+        models=("LN-LSTM", "RNN"),
+        hidden_size=16,
+        batch_size=8,
+        steps=20,
+    )
+    panel.settings["lr"].max = 12  # the slider's range is 1e-4 to 1e-1: widened for the test
+    panel.settings["lr"].value = 1e12
+    panel.run()
+    ln, rnn = panel.histories["LN-LSTM"], panel.histories["RNN"]
+    assert ln.diverged and ln.diverged_at < 20 and len(ln) < 10
+    assert not rnn.diverged and rnn.step[-1] == 20, "the model after the diverged one still trains"
+    words = f"LN-LSTM at step {ln.diverged_at}"
+    assert words in panel.figure.layout.title.text and "lower the learning rate" in panel.figure.layout.title.text
+    assert words in panel.status.value
+    numbers = [v for t in snapshot(panel) for key in ("x", "y") for v in (t.get(key) or ()) if isinstance(v, float)]
+    assert all(math.isfinite(v) for v in numbers)
+    assert panel.progress.value == panel.progress.max == 40
+
+
+@pytest.mark.parametrize("pixels_per_step", [14, 7, 4])
+def test_the_ln_rnn_trains_on_sequential_mnist_at_the_panel_defaults_where_a_zero_state_made_it_nan(pixels_per_step):
+    """Notebook 4's worst cases: the LN-RNN on sequential MNIST at 14, 7 and 4 pixels per step. From a
+    zero state the blank top rows give a constant summed input (eq. (4)) and the loss is NaN within
+    three steps; the models' default initial state trains on."""
+    d = RNNTrainingPanel.DEFAULTS
+    task = rnn_training.rnn_task("sequential_mnist", pixels_per_step)
+    steps = 10
+    zero_state = functools.partial(
+        SequenceClassifier, "rnn", "layer", task.input_size, d["hidden_size"], 10, initial_state="zeros", state_noise=0
+    )
+    settings = dict(steps=steps, batch_size=d["batch_size"], lr=d["lr"], seed=d["seed"], val_size=32, progress=False)
+    old = runs.run(zero_state, task, clip_grad_norm=1.0, eval_every=steps, **settings)
+    assert old.diverged_at is not None and old.diverged_at <= steps
+    new = rnn_training.train_model(
+        "LN-RNN", task, d["hidden_size"], steps, d["batch_size"], d["lr"], d["seed"], records=steps, val_size=32
+    )
+    assert not new.diverged and len(new) == steps
+    assert all(math.isfinite(v) for v in new.train_loss + new.grad_norm + new.val_loss)
 
 
 def test_settings_draw_nothing_until_run():

@@ -12,7 +12,16 @@ from lnviz.figures.core import Update, apply
 from lnviz.figures.training import METRICS, PERCENT, UNITS, X_AXES, amount, check, model_style, series
 from lnviz.train import History
 
-__all__ = ["target_loss_figure", "target_loss_update"]
+__all__ = ["divergence_message", "target_loss_figure", "target_loss_update"]
+
+
+def divergence_message(diverged: list[str]) -> str:
+    """["LN-RNN at step 40", ...] -> the words a figure and a panel's status show for diverged runs."""
+    return (
+        "diverged: "
+        + ", ".join(diverged)
+        + " (the training loss became NaN or inf, so training stopped): lower the learning rate"
+    )
 
 
 def target_loss_update(
@@ -22,18 +31,22 @@ def target_loss_update(
 
     Traces, per model slot: training loss (left), where it first reaches `target` (left), `metric`
     (middle); then the target line (left) and the bars of how long each trained model took (right).
+    A run that diverged (`History.diverged_at`) keeps its finite records, gets a faint bar marked
+    "diverged", and the title says at which step, in words, with what to do about it.
     """
     check(x, (metric,))
     traces, names, amounts, texts, colors, opacities = [], [], [], [], [], []
     end = 1.0
+    diverged = []
     for label, history in histories.items():
-        if history is None or not len(history):
+        # A run that diverged before its first record has no curve, but still a bar and its words.
+        if history is None or not (len(history) or history.diverged):
             traces += [dict(x=[], y=[], visible=False)] * 3
             continue
         xs = list(getattr(history, x))
-        end = max(end, xs[-1])
-        name = label + (" (interrupted)" if history.interrupted else "")
-        at = history.reach(target, x)
+        end = max(end, xs[-1] if xs else 0)
+        name = label + (" (interrupted)" if history.interrupted else "") + (" (diverged)" if history.diverged else "")
+        at = None if history.diverged else history.reach(target, x)
         hit = [] if at is None else [at]
         traces += [
             dict(x=xs, y=list(history.train_loss), name=name, visible=True),
@@ -42,21 +55,30 @@ def target_loss_update(
         ]
         names.append(label)
         colors.append(model_style(label)["color"])
-        # A model that never got there draws a faint bar over its whole run.
-        amounts.append(xs[-1] if at is None else at)
+        # A model that never got there (or diverged) draws a faint bar over its whole (finite) run.
+        amounts.append((xs[-1] if xs else 0) if at is None else at)
         opacities.append(0.25 if at is None else 1.0)
-        texts.append("not reached" if at is None else amount(at, x))
+        if history.diverged:
+            texts.append(f"diverged at step {history.diverged_at}")
+            diverged.append(f"{label} at step {history.diverged_at}")
+        else:
+            texts.append("not reached" if at is None else amount(at, x))
     traces.append(dict(x=[0, end], y=[target, target]))
     traces.append(dict(x=amounts, y=names, text=texts, marker=dict(color=colors, opacity=opacities)))
-    title = f"time to reach training loss {target:.3g}: " + (
-        ", ".join(
-            f"{n} {t}" + (f" in {amount(a, x)}" if t == "not reached" else "") for n, t, a in zip(names, texts, amounts)
-        )
-        if names
-        else "press Run"
+    reached = [
+        f"{n} {t}" + (f" in {amount(a, x)}" if t == "not reached" else "") for n, t, a in zip(names, texts, amounts)
+    ]
+    # two models a line: all on one line run past the right edge of a projector's figure
+    title = f"time to reach training loss {target:.3g}:<br>" + (
+        ",<br>".join(", ".join(reached[i : i + 2]) for i in range(0, len(reached), 2)) if reached else "press Run"
     )
+    if diverged:
+        # A second line, so that the warning is read even when the first is long.
+        title += "<br>" + divergence_message(diverged)
     layout = dict(
         title=dict(text=title),
+        # the title's lines, hung from the top, and the subplot titles under them
+        margin=dict(t=75 + 22 * title.count("<br>")),
         xaxis=dict(title=X_AXES[x]),
         xaxis2=dict(title=X_AXES[x]),
         xaxis3=dict(title=UNITS[x]),
@@ -75,13 +97,17 @@ def target_loss_figure(
     middle subplot. x: a key of `X_AXES`: "step" asks which model needs fewer updates, "wall_time"
     which needs less time on this machine (a normalized step costs more).
     """
+    # the bars under the curves, across the figure: a third column beside them is too narrow for
+    # their labels on a projector beside the file browser
     fig = make_subplots(
-        rows=1,
-        cols=3,
-        column_widths=[0.4, 0.35, 0.25],
-        horizontal_spacing=0.08,
+        rows=2,
+        cols=2,
+        specs=[[{}, {}], [{"colspan": 2}, None]],
+        row_heights=[0.62, 0.38],
+        horizontal_spacing=0.12,
+        vertical_spacing=0.2,
         subplot_titles=("training loss (log scale)", "", "to reach the target"),
-        figure=go.Figure(layout=style.base_layout(height=440)),
+        figure=go.Figure(layout=style.base_layout(height=720, margin=dict(b=70 + 2 * style.LEGEND_ROW))),
     )
     for label in histories:
         line = model_style(label)
@@ -105,10 +131,11 @@ def target_loss_figure(
         hoverinfo="skip",
         line=dict(color="black", dash="dot", width=1.5),
     )
-    fig.add_bar(orientation="h", row=1, col=3, showlegend=False, textposition="auto", cliponaxis=False)
+    fig.add_bar(orientation="h", row=2, col=1, showlegend=False, textposition="auto", cliponaxis=False)
     fig.update_xaxes(rangemode="tozero")
-    fig.update_yaxes(type="log", row=1, col=1)
+    # labels at powers of ten only: plotly's 2-9 labels stack on each other on a short log axis
+    fig.update_yaxes(type="log", dtick=1, row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
-    fig.update_yaxes(autorange="reversed", row=1, col=3)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_yaxes(autorange="reversed", row=2, col=1)
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, target_loss_update(histories, target, metric, x))

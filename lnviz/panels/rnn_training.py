@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from lnviz import rnn_training
 from lnviz.figures.core import Update
-from lnviz.figures.rnn_training import target_loss_figure, target_loss_update
+from lnviz.figures.rnn_training import divergence_message, target_loss_figure, target_loss_update
 from lnviz.panels.base import STYLE, slider
 from lnviz.panels.training import METRIC_OPTIONS, X_OPTIONS, TrainingPanel, choice, toggles
 from lnviz.runs import final_loss
@@ -28,7 +28,8 @@ class RNNTrainingPanel(TrainingPanel):
     to the first model's final training loss ("how long do the others take to get where the first
     one ended?"), and on the adding problem to half the constant guess's MSE (below the plateau
     where every model starts). Every model of a run has the same seed, so the same data in the
-    same order.
+    same order. A model whose training loss turns NaN or inf (a learning rate too high) stops
+    there, the figure's title and the status line say so, and the other models still train.
     """
 
     MODELS = rnn_training.MODELS
@@ -164,14 +165,20 @@ class RNNTrainingPanel(TrainingPanel):
             self._show(name, history, i * s["steps"])
             if history.interrupted:
                 break
-        first = final_loss(self.histories[chosen[0]])
+        finished = {m: self.histories[m] for m in chosen if self.histories[m] is not None}
+        # The first model that did not diverge sets the target: a diverged run's last loss is no goal.
+        first = next((final_loss(h) for h in finished.values() if not h.diverged), math.inf)
         target = ADDING_CONSTANT_MSE / 2 if task.loss == "mse" else first
         if math.isfinite(target):
             self.controls["target"].value = target  # the slider clips it to its range
-        self.status.value = f"{task.title}; data: {task.source}"
+        diverged = [f"{m} at step {h.diverged_at}" for m, h in finished.items() if h.diverged]
+        note = f"; {divergence_message(diverged)}" if diverged else ""
+        self.status.value = f"{task.title}; data: {task.source}{note}"
 
     def _show(self, name: str, history: History, done_before: int) -> None:
-        """Draw `history` as model `name`; the progress bar counts the steps of earlier runs and this one's."""
+        """Draw `history` as model `name`; the progress bar counts the steps of earlier runs and this one's
+        (all of a diverged run's steps, since it will take no more)."""
         self.histories[name] = history
-        self.progress.value = done_before + (history.step[-1] if len(history) else 0)
+        done = self.settings["steps"].value if history.diverged else (history.step[-1] if len(history) else 0)
+        self.progress.value = done_before + done
         self._redraw()
