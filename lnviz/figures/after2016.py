@@ -38,7 +38,7 @@ def recentering_update(rec: Recentering) -> Update:
     """Left: the row a (H,). Right: its LN and RMS norm outputs, unit by unit."""
     units = np.arange(rec.a.shape[0])
     title = (
-        f"shift {rec.shift:+.2f}, scale {rec.scale:.2f}: LN output moved {rec.layer_change:.1e}, "
+        f"shift {rec.shift:+.2f}, scale {rec.scale:.2f}: LN output moved {rec.layer_change:.1e},<br>"
         f"RMS norm output moved {rec.rms_change:.2f}"
     )
     return Update(
@@ -54,8 +54,9 @@ def recentering_figure(rec: Recentering, h_range: float = 3.5) -> go.Figure:
         rows=1,
         cols=2,
         horizontal_spacing=0.1,
-        figure=_base(height=420),
-        subplot_titles=("summed inputs a = scale * pattern + c", "normalized, gain 1"),
+        # two-line titles: a subplot is about 250 px wide beside the file browser on a projector
+        figure=_base(height=500, margin=dict(t=120, b=70 + style.LEGEND_ROW)),
+        subplot_titles=("summed inputs<br>a = scale * pattern + c", "normalized, gain 1"),
     )
     fig.add_bar(name="a", marker_color=style.PALETTE[0], row=1, col=1, showlegend=False)
     fig.add_scatter(
@@ -76,7 +77,7 @@ def recentering_figure(rec: Recentering, h_range: float = 3.5) -> go.Figure:
     )
     fig.update_xaxes(title="hidden unit i", range=[-0.5, rec.a.shape[0] - 0.5])
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, recentering_update(rec))
 
 
@@ -91,8 +92,8 @@ def gradient_norms_update(profiles: GradientProfiles) -> Update:
     layers = np.arange(1, post.shape[0] + 1)
     name = style.METHOD_NAMES[profiles.norm]
     title = (
-        f"{post.shape[0]} layers, {name}: last/first layer {post[-1] / post[0]:.2f} post-LN, "
-        f"{pre[-1] / pre[0]:.2f} pre-LN; last layer post/pre {post[-1] / pre[-1]:.1f}x"
+        f"{post.shape[0]} layers, {name}:<br>last/first layer {post[-1] / post[0]:.2f} post-LN, "
+        f"{pre[-1] / pre[0]:.2f} pre-LN;<br>last layer post/pre {post[-1] / pre[-1]:.1f}x"
     )
     return Update(traces=[dict(x=layers, y=post), dict(x=layers, y=pre)], layout=dict(title=dict(text=title)))
 
@@ -105,8 +106,8 @@ def gradient_norms_figure(profiles: GradientProfiles, max_layers: int = 12) -> g
         cols=2,
         shared_yaxes=True,
         horizontal_spacing=0.05,
-        figure=_base(height=420, showlegend=False),
-        subplot_titles=("post-LN: x = LN(x + f(x))", "pre-LN: x = x + f(LN(x))"),
+        figure=_base(height=480, showlegend=False, margin=dict(t=140)),
+        subplot_titles=("post-LN:<br>x = LN(x + f(x))", "pre-LN:<br>x = x + f(LN(x))"),
     )
     for col, position in enumerate(("post", "pre"), start=1):
         fig.add_bar(
@@ -116,8 +117,10 @@ def gradient_norms_figure(profiles: GradientProfiles, max_layers: int = 12) -> g
             col=col,
             hovertemplate="layer %{x}: %{y:.3g}<extra></extra>",
         )
-    fig.update_xaxes(title="layer (1 = next to the input)", range=[0.5, max_layers + 0.5], dtick=1)
-    fig.update_yaxes(title="gradient norm of W1, W2", type="log", row=1, col=1)
+    # every other layer labelled: twelve labels a subplot stack on each other at a projector's width
+    fig.update_xaxes(title="layer (1 = next to the input)", range=[0.5, max_layers + 0.5], tick0=1, dtick=2)
+    # few labels: on a range within one decade plotly writes one every 0.02, stacked on each other
+    fig.update_yaxes(title="gradient norm of W1, W2", type="log", nticks=5, row=1, col=1)
     fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, gradient_norms_update(profiles))
 
@@ -138,7 +141,7 @@ def eps_conventions_update(view: EpsView) -> Update:
     traces.append(dict(x=[comparison.variance] * len(CONVENTIONS), y=[stds[name] for name in CONVENTIONS]))
     summary = ", ".join(f"{name} {stds[name]:.2f}" for name in CONVENTIONS)
     return Update(
-        traces=traces, layout=dict(title=dict(text=f"var(a) = {comparison.variance:.0e}: output std {summary}"))
+        traces=traces, layout=dict(title=dict(text=f"var(a) = {comparison.variance:.0e}:<br>output std {summary}"))
     )
 
 
@@ -151,8 +154,9 @@ def eps_conventions_figure(view: EpsView, h_range: float = 3.0) -> go.Figure:
         cols=2,
         column_widths=[0.45, 0.55],
         horizontal_spacing=0.15,
-        figure=_base(height=460),
-        subplot_titles=("the normalized row, unit by unit", "output std vs input variance"),
+        # two-line titles above, a legend of up to three rows below, at a projector's width
+        figure=_base(height=560, margin=dict(t=120, b=70 + 3 * style.LEGEND_ROW)),
+        subplot_titles=("the normalized row,<br>unit by unit", "output std<br>vs input variance"),
     )
     for name, convention in CONVENTIONS.items():
         fig.add_scatter(
@@ -181,7 +185,10 @@ def eps_conventions_figure(view: EpsView, h_range: float = 3.0) -> go.Figure:
     )
     fig.update_xaxes(title="hidden unit i", row=1, col=1)
     fig.update_yaxes(range=[-h_range, h_range], row=1, col=1)
-    fig.update_xaxes(title="variance of the row's summed inputs", type="log", exponentformat="power", row=1, col=2)
+    # two powers of ten a label: one a decade stacks them on a narrow subplot
+    fig.update_xaxes(
+        title="variance of the row's<br>summed inputs", type="log", exponentformat="power", dtick=2, row=1, col=2
+    )
     fig.update_yaxes(title="std of the normalized row", range=[0, 1.08], row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, eps_conventions_update(view))
