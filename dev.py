@@ -6,6 +6,8 @@
     python3 dev.py export [NAMES] [--out DIR]  set up, then render every notebook, executed, to a
                                                self-contained HTML page and to reveal.js slides
                                                (build/lectures/ by default; --help for the options)
+    python3 dev.py present NN [Voila options]  set up, then serve lesson NN with Voila on 127.0.0.1:
+                                               prose, equations and live panels, code hidden
 
 Set-up makes a virtual environment in .venv (LNVIZ_VENV to put it elsewhere; a relative path is
 taken from the repository's root) and installs lnviz with its dependencies into it. It remembers what
@@ -211,8 +213,13 @@ def export(args: list[str]) -> int:
     return subprocess.call([str(python), "-m", "lnviz.export", *args], cwd=ROOT)
 
 
+def present(args: list[str]) -> int:
+    python = setup("present")
+    return subprocess.call([str(python), "-m", "lnviz.present", *args], cwd=ROOT)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "export": export}
+    commands = {"lab": lab, "test": test, "export": export, "present": present}
     if not argv or argv[0] not in commands:
         print(__doc__.strip())
         return 2
