@@ -59,7 +59,7 @@ def weight_plane_update(view: PlaneView) -> Update:
     w, nxt, path = _np(step.w), _np(step.next_w), _np(view.path)
     circle = _circle(step.length)
     title = (
-        f"||w|| = {step.length:.2f}: ||∇L|| = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e}; "
+        f"||w|| = {step.length:.2f}: ||∇L|| = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e};<br>"
         f"one step turns w by {step.angle_change:.2f}° and stretches it to {step.next_length:.3f}"
     )
     return Update(
@@ -89,13 +89,15 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
         cols=2,
         column_widths=[0.56, 0.44],
         horizontal_spacing=0.14,
-        vertical_spacing=0.16,
+        # room between the right-hand plots for the upper one's tick labels and the lower one's title
+        vertical_spacing=0.26,
         specs=[[{"rowspan": 2}, {}], [None, {}]],
-        figure=_base(height=560),
+        # two-line titles, three legend rows: the figure is about 590 px wide beside the file browser
+        figure=_base(height=640, margin=dict(t=130, b=70 + 3 * style.LEGEND_ROW)),
         subplot_titles=(
-            "loss over W = w₁A + w₂B (darker: higher)",
+            "loss over W = w₁A + w₂B<br>(darker: higher)",
             "gradient norm ||∇L||",
-            "angle one step turns w (degrees)",
+            "angle one step turns w<br>(degrees)",
         ),
     )
     # no colour bar: beside the left plot it would crowd the right ones; the hover gives each loss
@@ -169,8 +171,9 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
     norm_ticks = [v for v in (0.125, 0.25, 0.5, 1, 2, 4, 8) if lengths.min() <= v <= lengths.max()]
     fig.update_xaxes(type="log", tickvals=norm_ticks, ticktext=[f"{v:g}" for v in norm_ticks], col=2)
     fig.update_xaxes(title="||w||", row=2, col=2)
-    fig.update_yaxes(**_LOG_AXIS, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.14), title=dict(font=dict(size=style.FONT_SIZE - 2)))
+    # labels at powers of ten only: 1-2-5 labels stack on each other on these short plots
+    fig.update_yaxes(type="log", dtick=1, col=2)
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE - 2)))
     return apply(fig, weight_plane_update(view))
 
 
@@ -205,12 +208,13 @@ def norm_growth_update(runs: list[SGDRun]) -> Update:
         level = equilibrium_angle(run.lr, run.weight_decay)
         ends = [1, len(run.angle_changes)] if run.weight_decay > 0 else []
         traces.append(dict(x=ends, y=[level] * len(ends)))
-    summary = "; ".join(
+    # a line per run: on one line the title ran far past a projector's figure
+    summary = "<br>".join(
         f"{_run_name(r)}: ||W|| {float(r.norms[0]):.2f} → {float(r.norms[-1]):.2f}, "
         f"last 20 steps turn W {float(r.angle_changes[-20:].mean()):.2f}° each"
         for r in runs
     )
-    return Update(traces=traces, layout=dict(title=dict(text=f"lr {first.lr:.3g}: {summary}")))
+    return Update(traces=traces, layout=dict(title=dict(text=f"lr {first.lr:.3g}:<br>{summary}")))
 
 
 def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
@@ -219,13 +223,15 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
     fig = make_subplots(
         rows=2,
         cols=2,
-        horizontal_spacing=0.1,
-        vertical_spacing=0.14,
-        figure=_base(height=600),
+        # room between the left-hand plots' last x tick label and the right-hand plots' y tick labels
+        horizontal_spacing=0.16,
+        vertical_spacing=0.2,
+        # a title line per run and two-line subplot titles above; three legend rows below
+        figure=_base(height=720, margin=dict(t=150, b=70 + 3 * style.LEGEND_ROW)),
         subplot_titles=(
             "||W||",
-            "effective learning rate lr / ||W||²",
-            "angle turned per step (degrees)",
+            "effective learning rate<br>lr / ||W||²",
+            "angle turned per step<br>(degrees)",
             "training loss",
         ),
     )
@@ -259,7 +265,7 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
     fig.update_yaxes(**_LOG_AXIS, row=1, col=2)
     fig.update_yaxes(**_LOG_AXIS, row=2, col=1)
     fig.update_yaxes(rangemode="tozero", row=2, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.14), title=dict(font=dict(size=style.FONT_SIZE - 2)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE - 2)))
     return apply(fig, norm_growth_update(runs))
 
 
@@ -283,7 +289,7 @@ def gain_learning_update(view: GainLearning) -> Update:
 
     scale, lr = runs[GAIN_MODELS[0]].scale, runs[GAIN_MODELS[0]].lr
     title = (
-        f"inputs × {scale:.3g}, lr {lr:.3g}: no normalization {outcome(runs['none'])}; "
+        f"inputs × {scale:.3g}, lr {lr:.3g}:<br>no normalization {outcome(runs['none'])};<br>"
         f"layer norm {outcome(runs['layer'])}"
     )
     return Update(traces=traces, layout=dict(title=dict(text=title)))
@@ -296,8 +302,12 @@ def gain_learning_figure(view: GainLearning, floor: float = 1e-8) -> go.Figure:
         rows=1,
         cols=2,
         horizontal_spacing=0.12,
-        figure=_base(height=440),
-        subplot_titles=("||∂L/∂g|| at the start, same prediction error", "||g - g_best|| / ||g₀ - g_best||"),
+        # a three-line title and two-line subplot titles above, two legend rows below
+        figure=_base(height=560, margin=dict(t=150, b=70 + 2 * style.LEGEND_ROW)),
+        subplot_titles=(
+            "||∂L/∂g|| at the start,<br>same prediction error",
+            "||g - g_best|| /<br>||g₀ - g_best||",
+        ),
     )
     for model in GAIN_MODELS:
         fig.add_scatter(
@@ -333,5 +343,5 @@ def gain_learning_figure(view: GainLearning, floor: float = 1e-8) -> go.Figure:
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)
     fig.update_xaxes(title="gradient descent step", row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", range=[np.log10(floor), 6.5], row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE - 2)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE - 2)))
     return apply(fig, gain_learning_update(view))
