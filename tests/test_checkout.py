@@ -26,7 +26,7 @@ import nbformat
 import pytest
 import tomllib
 from browser.lab import CHROMIUM_ARGS, LabServer, _server_env, _write_settings, find_chromium, free_port, stop_lab
-from browser.notebook import KERNEL_TIMEOUT_S, open_notebook, run_all_cells
+from browser.notebook import _KERNEL_IDLE_JS, KERNEL_TIMEOUT_S, open_notebook, run_all_cells
 from dev_module import dev
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
@@ -215,8 +215,10 @@ def test_run_all_and_save_leaves_the_checkout_clean(page: Page, lab: LabServer, 
     page_errors = open_notebook(page, lab, LESSON.name, "checkout")
     assert run_all_cells(page), f"{LESSON.name} did not run: {page_errors}"
     assert page.evaluate(_OUTPUTS_JS) > 0, "Run All showed no outputs: nothing was tested"
-    saved = page.evaluate(_SAVE_JS)
-    assert saved == {"path": LESSON.name, "dirty": False}, saved
+    for _ in range(2):  # as autosave saves again: the file on disk must not look changed behind the page's back
+        saved = page.evaluate(_SAVE_JS)
+        assert saved == {"path": LESSON.name, "dirty": False}, saved
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
     on_disk = json.loads((checkout / "notebooks" / LESSON.name).read_text())
     outputs = [c["outputs"] for c in on_disk["cells"] if c["cell_type"] == "code" and c["outputs"]]
     assert outputs == [], f"saved with outputs:\n{str(outputs)[:2000]}"
@@ -234,7 +236,7 @@ _OPENED_JS = """(path) => {
 
 
 @pytest.mark.browser
-def test_double_click_on_a_py_lesson_opens_a_notebook(page: Page, lab: LabServer, checkout: Path) -> None:
+def test_double_click_on_a_py_lesson_opens_a_notebook_that_saves_clean(page: Page, lab: LabServer, checkout: Path) -> None:
     lesson = LESSON.with_suffix(".py").name
     page.goto(lab.url("lab/workspaces/double-click?reset"))
     item = page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=lesson))
@@ -242,4 +244,9 @@ def test_double_click_on_a_py_lesson_opens_a_notebook(page: Page, lab: LabServer
     opened = page.wait_for_function(_OPENED_JS, arg=lesson, timeout=KERNEL_TIMEOUT_S * 1000).json_value()
     cells = len(nbformat.read(LESSON, as_version=4).cells)
     assert opened == {"notebook": True, "cells": cells}, f"{lesson} opened as {opened}"
+    # Run and saved from the .py, the lesson's pair is saved as committed too.
+    page.wait_for_function(_KERNEL_IDLE_JS, timeout=KERNEL_TIMEOUT_S * 1000)
+    assert run_all_cells(page) and page.evaluate(_OUTPUTS_JS) > 0, f"{lesson} did not run"
+    assert page.evaluate(_SAVE_JS) == {"path": lesson, "dirty": False}
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
     assert _git(checkout, "status", "--porcelain") == "", _git_report(checkout)
