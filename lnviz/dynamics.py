@@ -34,10 +34,13 @@ def make_cell(
     seed: int = 0,
     device: torch.device | str | None = None,
 ) -> RecurrentCell:
-    """A cell whose W_hh gate blocks are `spectral_radius` times random orthogonal matrices and whose
-    W_ih ~ N(0, 1/input_size), so that x W_ih^T has unit variance per unit for unit-variance input.
+    """A cell whose W_hh gate blocks are `spectral_radius` times random orthogonal matrices, whose
+    W_ih ~ N(0, 1/input_size), so that x W_ih^T has unit variance per unit for unit-variance input, and
+    whose biases b_ih, b_hh ~ U(-1/sqrt(H), 1/sqrt(H)) as torch initializes them.
 
-    The weights depend on `seed` only, not on `norm`: the three variants share them exactly.
+    The weights and biases depend on `seed` only, not on `norm` nor on torch's global random state: the
+    three variants share them exactly (the LN RNN has no b_ih, b_hh: its layer norm's bias replaces them),
+    and the same call gives the same cell every time.
     """
     if kind not in CELLS:
         raise ValueError(f"kind must be one of {tuple(CELLS)}, got {kind!r}")
@@ -54,6 +57,10 @@ def make_cell(
             q = q * torch.sign(torch.diagonal(r))  # a uniformly random orthogonal matrix (Mezzadri, 2007)
             cell.weight_hh[k * hidden_size : (k + 1) * hidden_size] = spectral_radius * q.to(cell.weight_hh)
         cell.weight_ih.copy_(torch.randn(cell.weight_ih.shape, generator=gen) / input_size**0.5)
+        for name in ("bias_ih", "bias_hh"):  # drawn even where absent, so that a cell's biases never depend on norm
+            bias = (2 * torch.rand(cell.weight_hh.shape[0], generator=gen) - 1) / hidden_size**0.5
+            if getattr(cell, name, None) is not None:
+                getattr(cell, name).copy_(bias)
     return cell
 
 
@@ -152,6 +159,12 @@ class StepStatistics:
     used_mean: np.ndarray
     used_std: np.ndarray
     mismatch: np.ndarray
+
+    @property
+    def mismatch_after(self) -> float | None:
+        """Mean mismatch over the test steps past the training length; None if the test has no such step."""
+        later = self.mismatch[self.max_steps :]
+        return float(later.mean()) if len(later) else None
 
 
 def mnist_rows(split: str = "train", n: int = 2000) -> torch.Tensor:

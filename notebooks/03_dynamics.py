@@ -72,7 +72,9 @@ dynamics_animation(runs)
 # Now the paper's model, the LSTM, with 64 units. Four curves over time, averaged over 32 cases:
 # the spread of the summed inputs $a^t$ (before any normalization), the hidden-state norm, the spread of
 # what the gates receive, and $\lVert \partial L / \partial h_t \rVert$ for a loss at the last step: how
-# much of the gradient makes it back to step $t$ (1 at the last step; a log scale).
+# much of the gradient makes it back to step $t$ (1 at the last step; a log scale). A gap in a gradient
+# curve means the gradient there is exactly 0: it fell below the smallest number float32 can hold (about
+# $10^{-45}$), and a log axis has no place for 0; the figure says so beside the gap.
 #
 # **Predict.** Which curves move when you change the spectral radius of $W_{hh}$ or the input scale
 # by a factor of 100? What happens to the gradient of the plain LSTM 100 steps back?
@@ -89,15 +91,16 @@ panel
 # - **Forward, layer norm fixes the scale.** Over the sliders' whole range, the LN-LSTM's hidden norm
 #   stays near 2.8 and what its gates receive keeps a spread near $\sqrt 2$ (two layer-normalized terms,
 #   $\mathrm{LN}(W_h h) + \mathrm{LN}(W_x x)$, are added). Without normalization both follow the input
-#   scale: the hidden norm ranges from about 0.4 to 3.2 and the gates' input spread from 0.1 to 10.
+#   scale: the hidden norm ranges from about 0.5 to 3.2 and the gates' input spread from 0.1 to 10.
 # - **Backward, the plain LSTM's gradient vanishes**: at spectral radius 1 and input scale 1 nothing
-#   measurable is left 100 steps back. The LN-LSTM's gradient never falls below about 0.6 of its value
+#   measurable is left 100 steps back. The LN-LSTM's gradient never falls below about 0.65 of its value
 #   at the last step. It is not perfectly flat either: in this untrained net it *grows* slowly going back
-#   (a few percent per step), so over 300 steps it can reach $10^3$ to $10^5$.
+#   (1 to 2 percent per step), so over 300 steps it reaches 20 to several hundred.
 # - The vanilla RNN without normalization shows both failures: with spectral radius 2 and input scale
 #   0.1 the gradient explodes going back; at 0.5 it vanishes.
-# - Recurrent batch norm, in training mode, also keeps the forward statistics fixed (at its gain 0.1).
-#   Its cost comes at test time, next.
+# - Recurrent batch norm, in training mode, also keeps the forward statistics fixed: what its gates
+#   receive has a spread near 0.17 everywhere, set by its gains, which start at 0.1. Its cost comes at
+#   test time, next.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3.3 Recurrent batch norm keeps statistics for every step
@@ -132,14 +135,20 @@ statistics
 #   over time; gradients through many steps vanish (LSTM) or explode (vanilla RNN with large weights).
 # - Layer norm recomputes $\mu^t, \sigma^t$ at every step for every case (eq. 4): the forward dynamics
 #   have the same scale whatever the weights and inputs, and the LN-LSTM's gradient does not vanish.
+#   That steadies the forward pass; it does not by itself steady the gradient through time (exercise 1).
 # - Recurrent batch norm needs separate statistics for each step, and a test sequence longer than the
 #   training ones has none for its later steps.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 # 1. In 3.2, set the cell to the vanilla RNN and find a spectral radius where the plain net's gradient
-#    neither explodes nor vanishes over 100 steps. How does that depend on the input scale? Does the LN
-#    RNN need such tuning?
+#    neither explodes nor vanishes over 100 steps. How does that depend on the input scale? Now watch the
+#    LN RNN: layer norm fixes the scale of its forward hidden state, not the gradient through time. At
+#    spectral radius 1 and input scale 1 its gradient falls below $10^{-20}$ within 90 steps back and is
+#    exactly 0 at the first of 100 steps; at spectral radius 0.5, input scale 0.01 and length 300 it
+#    grows past $10^{10}$, while what its tanh receives keeps a spread of 1 in both. Why? (Hint: going
+#    back one step, eq. (4) multiplies the gradient by $W_{hh}$, by $g / \sigma^t$ and by tanh's slope.
+#    What sets $\sigma^t$ when the input is large, and when it is small?)
 # 2. `dynamics.simulate(kind="lstm", norm="layer", length=300)` returns a `Dynamics` record. Estimate
 #    the per-step growth factor of `grad_norm` and compare it with the plain LSTM's decay factor.
 # 3. Why does recurrent batch norm start its gains at 0.1 rather than 1? (Try `make_cell` with

@@ -20,8 +20,12 @@ __all__ = [
 
 _CENTRES = (HISTOGRAM_EDGES[:-1] + HISTOGRAM_EDGES[1:]) / 2
 _WIDTH = HISTOGRAM_EDGES[1] - HISTOGRAM_EDGES[0]
-#: Floor for gradient norms on the log axis: an exact 0 (total vanishing) is drawn here.
-GRAD_FLOOR = 1e-30
+#: Each method's line dash and marker, so that curves lying on top of each other stay distinguishable
+#: without colour.
+_DASH = {"none": "solid", "batch": "dash", "layer": "dot"}
+_SYMBOL = {"none": "circle", "batch": "square", "layer": "diamond"}
+#: Curves closer than this fraction of their subplot's span at every step are drawn on top of each other.
+OVERLAP = 0.02
 
 
 def _title(norm: str) -> str:
@@ -115,23 +119,68 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
 #: (row, col, title, attribute, log axis) of the four curves of `dynamics_figure`
 #: (titles on two lines: a subplot is about 250 px wide beside the file browser on a projector)
 _CURVES = (
-    (1, 1, "std over units of<br>the summed inputs a_t", "summed_std", False),
-    (1, 2, "norm of the<br>hidden state ||h_t||", "hidden_norm", False),
+    (1, 1, "std over units of<br>the summed inputs aₜ", "summed_std", False),
+    (1, 2, "norm of the<br>hidden state ‖hₜ‖", "hidden_norm", False),
     (2, 1, "std of what the<br>nonlinearities receive", "normalized_std", False),
-    (2, 2, "||dL/dh_t||<br>(loss at the last step)", "grad_norm", True),
+    (2, 2, "‖∂L/∂hₜ‖<br>(loss at the last step)", "grad_norm", True),
 )
 
 
+def _drawn(y: np.ndarray, log: bool) -> np.ndarray | list[float | None]:
+    """The values a curve draws: on a log axis an exact 0 (float32 underflow) or an inf (overflow) is a gap
+    (None: plotly's gap, and no NaN or inf in the figure's data)."""
+    if not log:
+        return y
+    return [float(v) if np.isfinite(v) and v > 0 else None for v in y]
+
+
+def _overlap_note(curves: dict[str, np.ndarray], log: bool) -> dict:
+    """A text trace naming the methods whose curves lie on top of each other in one subplot (empty if none):
+    within OVERLAP of the subplot's span at every step, in decades on a log axis."""
+    values = {n: np.log10(np.array(_drawn(y, log), dtype=float)) if log else y for n, y in curves.items()}
+    finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
+    span = max(finite.max() - (finite.min() if log else min(finite.min(), 0.0)), 1.0 if log else 1e-12)
+    together = [
+        n
+        for n in values
+        if any(
+            m != n
+            and np.array_equal(np.isfinite(values[n]), np.isfinite(values[m]))
+            and np.nanmax(np.abs(values[n] - values[m]), initial=0.0) < OVERLAP * span
+            for m in values
+        )
+    ]
+    if len(together) < 2:
+        return dict(x=[], y=[], text=[])
+    names = [style.METHOD_NAMES[n] for n in together]
+    text = "all three curves coincide" if len(together) == len(curves) else " ≈ ".join(names)
+    y = curves[together[0]]
+    step = len(y) // 2 if np.isfinite(values[together[0]][len(y) // 2]) else int(np.nanargmax(values[together[0]]))
+    return dict(x=[step], y=[y[step]], text=[text])
+
+
+def _gap_note(runs: dict[str, Dynamics]) -> dict:
+    """A text trace, at the bottom left of the gradient subplot, saying why its curves have gaps, if they do."""
+    grads = np.stack([runs[n].grad_norm for n in NORMS])
+    zero, inf = bool((grads == 0).any()), bool(np.isinf(grads).any())
+    if not (zero or inf):
+        return dict(x=[], y=[], text=[])
+    what = {(True, False): "exactly 0", (False, True): "inf", (True, True): "exactly 0 or inf"}[zero, inf]
+    why = {(True, False): "underflow", (False, True): "overflow", (True, True): "under/overflow"}[zero, inf]
+    return dict(x=[0], y=[grads[np.isfinite(grads) & (grads > 0)].min()], text=[f"gaps: {what}<br>(float32 {why})"])
+
+
 def dynamics_update(runs: dict[str, Dynamics]) -> Update:
-    """One trace per curve and normalization, in the order of _CURVES then NORMS."""
-    traces = []
+    """One trace per curve and normalization, in the order of _CURVES then NORMS; then, per curve, a note
+    naming the methods whose curves coincide; last, a note on the gradient curves' gaps."""
+    traces, notes = [], []
     for *_, attribute, log in _CURVES:
-        for norm in NORMS:
-            y = getattr(runs[norm], attribute)
-            traces.append(dict(x=np.arange(len(y)), y=np.maximum(y, GRAD_FLOOR) if log else y))
+        curves = {norm: getattr(runs[norm], attribute) for norm in NORMS}
+        traces += [dict(x=np.arange(len(y)), y=_drawn(y, log)) for y in curves.values()]
+        notes.append(_overlap_note(curves, log))
     first = runs[NORMS[0]]
     return Update(
-        traces,
+        traces + notes + [_gap_note(runs)],
         dict(
             title=dict(
                 text=f"{first.kind.upper()}, {len(first.grad_norm)} time steps:<br>"
@@ -155,11 +204,12 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
     for row, col, _, _, log in _CURVES:
         for norm in NORMS:
             fig.add_scatter(
-                mode="lines",
+                mode="lines+markers",
                 name=_title(norm),
                 legendgroup=norm,
                 showlegend=(row, col) == (1, 1),
-                line=dict(color=style.METHOD_COLORS[norm], width=3),
+                line=dict(color=style.METHOD_COLORS[norm], width=3, dash=_DASH[norm]),
+                marker=dict(color=style.METHOD_COLORS[norm], symbol=_SYMBOL[norm], size=9, maxdisplayed=12),
                 row=row,
                 col=col,
             )
@@ -169,8 +219,15 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
             fig.update_yaxes(type="log", exponentformat="power", row=row, col=col)
         else:
             fig.update_yaxes(rangemode="tozero", row=row, col=col)
+    for row, col, *_ in _CURVES:  # the notes of `dynamics_update`, in its order
+        fig.add_scatter(mode="text", textposition="top center", showlegend=False, hoverinfo="skip", row=row, col=col)
+    fig.add_scatter(mode="text", textposition="top right", showlegend=False, hoverinfo="skip", row=2, col=2)
     fig.update_layout(legend=style.LEGEND_BELOW)
     return apply(fig, dynamics_update(runs))
+
+
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
 
 
 def step_statistics_update(stats: StepStatistics) -> Update:
@@ -184,6 +241,11 @@ def step_statistics_update(stats: StepStatistics) -> Update:
         dict(type="line", x0=edge, x1=edge, y0=0, y1=1, xref=x, yref=f"{y} domain", line=dict(color="gray", dash="dot"))
         for x, y in (("x", "y"), ("x2", "y2"))
     ]
+    after = (
+        "every test step has statistics of its own"
+        if stats.mismatch_after is None
+        else f"mean mismatch after them: {stats.mismatch_after:.2f} std"
+    )
     return Update(
         traces=[
             dict(x=train_steps, y=stats.running_std),
@@ -193,11 +255,10 @@ def step_statistics_update(stats: StepStatistics) -> Update:
         ],
         layout=dict(
             shapes=shapes,
-            title=dict(
-                text=f"statistics kept for {stats.max_steps} steps;<br>"
-                f"mean mismatch after them: "
-                f"{stats.mismatch[stats.max_steps :].mean() if len(t) > stats.max_steps else 0:.2f} std"
-            ),
+            title=dict(text=f"statistics kept for {_steps(stats.max_steps)};<br>{after}"),
+            # from the data: a short training length leaves mismatches of several stds; at least one std
+            # tall, so that a mismatch near 0 looks near 0
+            yaxis2=dict(range=[0, max(1.0, 1.15 * float(stats.mismatch.max()))]),
         ),
     )
 
@@ -219,6 +280,5 @@ def step_statistics_figure(stats: StepStatistics) -> go.Figure:
     fig.add_scatter(mode="lines", name="mismatch", showlegend=False, line=dict(color=orange, width=3), row=1, col=2)
     fig.update_xaxes(title="time step t (row of the digit)")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.6], row=1, col=2)
     fig.update_layout(legend=style.LEGEND_BELOW)
     return apply(fig, step_statistics_update(stats))

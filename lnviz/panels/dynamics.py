@@ -31,7 +31,8 @@ class DynamicsPanel(Panel):
             "kind": widgets.Dropdown(options=_CELL_OPTIONS, value=kind, description="cell", style=STYLE),
             "spectral_radius": slider(
                 widgets.FloatSlider,
-                "spectral radius of W_hh",
+                "spectral radius",
+                tooltip="spectral radius of the recurrent weights W_hh",
                 min=0.5,
                 max=2.0,
                 step=0.05,
@@ -77,7 +78,13 @@ class StepStatisticsPanel(Panel):
         self.controls = {
             "kind": widgets.Dropdown(options=_CELL_OPTIONS, value=kind, description="cell", style=STYLE),
             "train_length": slider(
-                widgets.IntSlider, "training length (rows)", min=1, max=28, value=train_length, continuous_update=False
+                widgets.IntSlider,
+                "training rows",
+                tooltip="training length: the first rows of each digit that the statistics are estimated on",
+                min=1,
+                max=28,
+                value=train_length,
+                continuous_update=False,
             ),
         }
         self._assemble(step_statistics_figure(self._stats()), self.controls)
