@@ -39,7 +39,12 @@
 #   marked; the target is their sum. Answering 1 every time gives a mean squared error of $1/6$: a model
 #   must find the two marked numbers and carry them across the sequence to do better.
 # - *Sequential MNIST*: a digit is read a few pixels per step (28 pixels: one row per step, 28 steps;
-#   fewer pixels per step make longer sequences) and classified from the last hidden state.
+#   fewer pixels per step make longer sequences) and classified from the last hidden state. A digit's
+#   top rows are blank, so from a zero initial state the summed inputs of eq. (4) are exactly constant
+#   ($\sigma^t = 0$), where layer norm's derivative is $g/\sqrt{\epsilon}$, about 300 per step, and the
+#   gradient overflows within a few rows: the models here start from a learned initial state, with a
+#   little noise on it in training (as Cooijmans et al. do for batch norm, which meets the same zero
+#   variance over the mini-batch).
 #
 # **How we read the result.** "Faster" means fewer training steps to reach the same training loss. The
 # panel draws a target loss and measures, for every model, how many steps it needed to get there. Every
