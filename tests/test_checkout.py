@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import secrets
 import shutil
 import subprocess
 import time
@@ -129,7 +130,7 @@ def _start_lab_as_dev_does(checkout: Path, state: Path) -> LabServer:
     state.mkdir(parents=True, exist_ok=True)
     _write_settings(state / "settings")
     command, env = dev.lab_command(checkout / "notebooks", state / "lnviz-lab-config", env=_server_env(state))
-    port, token = free_port(), "lnviz-checkout-test"
+    port, token = free_port(), secrets.token_hex(24)
     command += [
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
@@ -141,14 +142,20 @@ def _start_lab_as_dev_does(checkout: Path, state: Path) -> LabServer:
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    if "--ServerApp.allow_root=True" not in command:  # dev.py adds it only for root; CI runs as root
+    if "--ServerApp.allow_root=True" not in command:  # dev.py adds it where it runs as root; a second one is refused
         command.append("--ServerApp.allow_root=True")
     log_path = state / "server.log"
     with log_path.open("wb") as log:
+        # A session of its own, as in tests/browser/lab.py: stop_lab ends the server's process group.
         process = subprocess.Popen(
-            command, cwd=checkout, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=checkout,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     server = LabServer(process, checkout / "notebooks", f"http://127.0.0.1:{port}/", token, log_path)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -236,7 +243,9 @@ _OPENED_JS = """(path) => {
 
 
 @pytest.mark.browser
-def test_double_click_on_a_py_lesson_opens_a_notebook_that_saves_clean(page: Page, lab: LabServer, checkout: Path) -> None:
+def test_a_double_clicked_py_lesson_opens_a_notebook_that_saves_clean(
+    page: Page, lab: LabServer, checkout: Path
+) -> None:
     lesson = LESSON.with_suffix(".py").name
     page.goto(lab.url("lab/workspaces/double-click?reset"))
     item = page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=lesson))
