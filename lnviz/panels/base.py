@@ -29,6 +29,8 @@ PANEL_CLASS = "lnviz-panel"
 
 WIDE = widgets.Layout(width="460px")
 STYLE = {"description_width": "150px"}
+#: What a panel's busy label says while a control that acts on release is being computed and drawn.
+BUSY_TEXT = "<i>updating…</i>"
 
 
 class Panel:
@@ -37,6 +39,9 @@ class Panel:
     controls: dict[str, widgets.ValueWidget]
     figure: go.FigureWidget
     widget: widgets.Box
+    #: Beside the controls when some act on release (`continuous_update=False`, because an update takes
+    #: longer than a moving slider can wait): says BUSY_TEXT while such a control's update runs. Else None.
+    busy: widgets.HTML | None = None
 
     def _assemble(
         self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None
@@ -44,17 +49,34 @@ class Panel:
         self.controls = controls
         self.figure = go.FigureWidget(figure)
         self.figure._config = {**self.figure._config, **FIGURE_CONFIG}
-        children = [widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
+        on_release = [c for c in controls.values() if getattr(c, "continuous_update", True) is False]
+        row = list(controls.values())
+        if on_release:
+            self.busy = widgets.HTML("", layout=widgets.Layout(width="100px"))
+            row.append(self.busy)
+        children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap"))]
         if note is not None:
             children.append(note)
         children += [self.figure, FitWidth()]
         self.widget = widgets.VBox(children)
         self.widget.add_class(PANEL_CLASS)
         for control in controls.values():
-            control.observe(self._on_change, names="value")
+            released = any(control is c for c in on_release)
+            control.observe(self._on_release if released else self._on_change, names="value")
 
     def _on_change(self, change: dict) -> None:
         apply(self.figure, self.compute())
+
+    def _on_release(self, change: dict) -> None:
+        # The label's two messages reach the browser before and after the figure's, so it shows while
+        # the kernel computes and while plotly redraws.
+        busy = self.busy  # set by _assemble whenever a control observes with this method
+        assert busy is not None
+        busy.value = BUSY_TEXT
+        try:
+            self._on_change(change)
+        finally:
+            busy.value = ""
 
     def _redraw(self) -> None:
         """Apply `compute()`'s update, only the properties that differ from the last update this

@@ -47,7 +47,15 @@ class BatchDependencePanel(Panel):
         # them all, and moving the slider is then only a figure update
         self.curve = bvl.dependence_curve(bvl.BATCH_SIZES, n_draws=n_draws, n_hidden=n_hidden, seed=seed)
         controls = {
-            "batch_size": slider(widgets.SelectionSlider, "batch size B", options=list(self.curve.sizes), value=32),
+            # on release: redrawing the 800 dots takes plotly longer than a moving slider can wait
+            # (benchmarks/bench_browser_latency.py); the panel says "updating…" meanwhile
+            "batch_size": slider(
+                widgets.SelectionSlider,
+                "batch size B",
+                options=list(self.curve.sizes),
+                value=32,
+                continuous_update=False,
+            ),
         }
         self.controls = controls
         self._assemble(figures.batch_dependence_figure(self.curve, controls["batch_size"].value), controls)

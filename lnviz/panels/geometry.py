@@ -16,7 +16,9 @@ __all__ = ["GainLearningPanel", "NormGrowthPanel", "WeightPlanePanel"]
 class WeightPlanePanel(Panel):
     """The loss of a layer-normalized layer over a plane of weight matrices, with w, its gradient and
     the step a learning rate takes drawn on it. Each update needs only closed-form gradients
-    (`Plane.loss_and_gradient`) on a small data set, so the sliders update as they move."""
+    (`Plane.loss_and_gradient`) on a small data set, but plotly redraws the whole figure, the loss
+    contour with it, for any change: longer than a moving slider can wait
+    (benchmarks/bench_browser_latency.py), so the sliders act on release and the panel says "updating…"."""
 
     #: ||w|| at which the curves on the right are measured: the slider's range.
     LENGTHS = torch.logspace(-2, 2, 41, base=2, dtype=torch.float64)
@@ -30,10 +32,28 @@ class WeightPlanePanel(Panel):
         controls = {
             # steps of 2^0.1: the grid holds 0.25, 0.5, 1, 2 and 4, and one key press moves the slider by
             # 0.1 in its exponent, which the handle's aria-valuenow (one decimal) shows, unlike 0.05
-            "norm": slider(widgets.FloatLogSlider, "||w||", base=2, min=-2, max=2, step=0.1, value=norm),
-            "degrees": slider(widgets.FloatSlider, "angle from teacher (°)", min=-180, max=180, step=5, value=degrees),
+            "norm": slider(
+                widgets.FloatLogSlider, "||w||", base=2, min=-2, max=2, step=0.1, value=norm, continuous_update=False
+            ),
+            "degrees": slider(
+                widgets.FloatSlider,
+                "angle from teacher (°)",
+                min=-180,
+                max=180,
+                step=5,
+                value=degrees,
+                continuous_update=False,
+            ),
             # linear, so that 0.3 lies on the grid: a log slider would snap it in the browser
-            "lr": slider(widgets.FloatSlider, "learning rate", min=0.01, max=1.0, step=0.01, value=lr),
+            "lr": slider(
+                widgets.FloatSlider,
+                "learning rate",
+                min=0.01,
+                max=1.0,
+                step=0.01,
+                value=lr,
+                continuous_update=False,
+            ),
         }
         self.controls = controls
         view = self._numbers()
