@@ -184,6 +184,14 @@ def deviations(magnitude: float = 1.0, seeds: tuple[int, ...] = (0, 1, 2)) -> di
     return {m: {t: max(deviation(m, t, magnitude, s) for s in seeds) for t in TRANSFORMATIONS} for m in METHODS}
 
 
+def agreement(
+    computed: dict[str, dict[str, bool]], paper: dict[str, dict[str, bool]] = PAPER_TABLE_1
+) -> tuple[int, int]:
+    """(cells of `computed` that agree with the paper's Table 1, cells the paper has)."""
+    cells = [(m, t) for m in paper for t in TRANSFORMATIONS]
+    return sum(computed[m][t] == paper[m][t] for m, t in cells), len(cells)
+
+
 def table(magnitude: float = 1.0, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, dict[str, bool]]:
     """Table 1 as measured: {method: {transformation: invariant?}} for batch, weight, layer and rms."""
     return {

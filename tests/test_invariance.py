@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lnviz import invariance as inv
-from lnviz.figures.invariance import invariance_figure, invariance_update
+from lnviz.figures.invariance import invariance_figure, invariance_update, overlaps
+from lnviz.panels.invariance import InvariancePanel
 
 
 def test_table_equals_the_papers_table_1():
@@ -107,3 +108,38 @@ def test_invariance_figure_draws_the_view_and_its_update_covers_every_trace():
     assert len(invariance_update(view).traces) == len(fig.data)
     assert list(fig.data[0].x) == view.comparison.before.ravel().tolist()
     assert fig.data[-2].x == (0.5,) and "changed" in fig.layout.title.text
+
+
+def test_the_notebooks_agreement_count():
+    assert inv.agreement(inv.table()) == (18, 18)
+    flipped = {m: dict(row) for m, row in inv.table().items()}
+    flipped["layer"]["case_rescaling"] = False
+    assert inv.agreement(flipped) == (17, 18)
+
+
+def test_the_panels_curves_sit_at_rounding_error_or_rise_with_the_magnitude():
+    """2.2: invariant curves sit at 1e-16 whatever the magnitude, the others rise with it; nothing between."""
+    magnitudes = InvariancePanel.MAGNITUDES
+    table = inv.table()
+    for transformation in inv.TRANSFORMATIONS:
+        curves = inv.deviation_curves(transformation, magnitudes)
+        for method, curve in curves.items():
+            if table[method][transformation]:
+                assert max(curve) < 1e-15, (method, transformation)
+            else:
+                assert all(b > a for a, b in zip(curve, curve[1:])) and curve[1] > 1e-2, (method, transformation)
+
+
+def test_coinciding_curves_are_named_in_the_legend_and_drawn_differently():
+    magnitudes = InvariancePanel.MAGNITUDES
+    view = inv.invariance_view("layer", "weight_vector_rescaling", 1.0, magnitudes)
+    assert overlaps(view) == {"weight": "batch", "rms": "layer"}  # both invariant; RMS on top of layer norm
+    fig = invariance_figure(view)
+    names = [t.name for t in fig.data[1:5]]
+    assert names == ["batch norm", "weight norm (≈ batch norm here)", "layer norm", "RMS norm (≈ layer norm here)"]
+    assert len({(t.line.dash, t.marker.symbol) for t in fig.data[1:5]}) == 4
+    # weight norm and RMS norm lie near batch norm's curve under re-centering of the weight matrix
+    recentering = inv.invariance_view("layer", "weight_matrix_recentering", 1.0, magnitudes)
+    assert overlaps(recentering) == {"weight": "batch", "rms": "batch"}
+    # weight norm and layer norm start together under dataset re-centering, then part: not named
+    assert "weight" not in overlaps(inv.invariance_view("layer", "dataset_recentering", 1.0, magnitudes))

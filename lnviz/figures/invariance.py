@@ -22,9 +22,32 @@ __all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_f
 #: Deviations below this are drawn at this value on the log axis: they are rounding error.
 DEVIATION_FLOOR = 1e-17
 
+#: Each method's line dash and marker, so that curves lying on top of each other stay distinguishable
+#: without colour.
+_DASH = {"batch": "solid", "weight": "dash", "layer": "dot", "rms": "dashdot"}
+_SYMBOL = {"batch": "circle", "weight": "square", "layer": "diamond", "rms": "x"}
+#: Two deviation curves closer than this, in decades, at every magnitude lie on top of each other.
+OVERLAP_DECADES = 0.1
+
 #: The table's height, in px: its two-line title, its header and each row, at a projector's width
 #: beside the file browser (headers on three lines, every row on two).
 TABLE_TITLE, TABLE_HEADER, TABLE_ROW = 90, 80, 50
+
+
+def overlaps(view: InvarianceView) -> dict[str, str]:
+    """{method: the first method (in METHODS order) whose deviation curve it lies on} for every method
+    drawn on top of another: both at rounding error at every magnitude > 0 (a tangle at 10^-16), or
+    within OVERLAP_DECADES of each other at every magnitude > 0."""
+    shown = [k for k, g in enumerate(view.magnitudes) if g > 0]
+    logs = {m: np.log10(np.maximum(np.asarray(view.curves[m])[shown], DEVIATION_FLOOR)) for m in METHODS}
+    invariant = {m: bool(np.all(np.asarray(view.curves[m])[shown] < INVARIANCE_TOLERANCE)) for m in METHODS}
+    found = {}
+    for i, m in enumerate(METHODS):
+        for earlier in METHODS[:i]:
+            if (invariant[m] and invariant[earlier]) or np.abs(logs[m] - logs[earlier]).max() < OVERLAP_DECADES:
+                found[m] = earlier
+                break
+    return found
 
 
 def invariance_update(view: InvarianceView) -> Update:
@@ -34,15 +57,20 @@ def invariance_update(view: InvarianceView) -> Update:
     before, after = _np(comparison.before).ravel(), _np(comparison.after).ravel()
     verdict = "invariant" if comparison.deviation < INVARIANCE_TOLERANCE else "changed"
     title = (
-        f"{style.METHOD_NAMES[method]}, {_label(view.transformation)} x{view.magnitude:.2f}:<br>"
+        f"{style.METHOD_NAMES[method]}, {_label(view.transformation)}, magnitude {view.magnitude:.2f}:<br>"
         f"relative deviation {comparison.deviation:.1e} ({verdict})"
     )
     traces = [dict(x=before, y=after, marker=dict(color=style.METHOD_COLORS[method]))]
+    hidden_under = overlaps(view)
     for m in METHODS:
+        name = style.METHOD_NAMES[m]
+        if m in hidden_under:
+            name += f" (\u2248 {style.METHOD_NAMES[hidden_under[m]]} here)"
         traces.append(
             dict(
                 x=list(view.magnitudes),
                 y=np.maximum(view.curves[m], DEVIATION_FLOOR),
+                name=name,
                 line=dict(width=5 if m == method else 2),
             )
         )
@@ -60,13 +88,22 @@ def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
         horizontal_spacing=0.12,
         # two lines each: a figure beside the file browser on a projector gives a subplot ~250 px
         subplot_titles=("after vs before<br>(diagonal = unchanged)", "deviation<br>vs magnitude"),
-        figure=go.Figure(layout=style.base_layout(height=540, margin=dict(t=140))),
+        # the legend's names grow where curves coincide ("RMS norm (≈ layer norm here)"): up to three rows
+        figure=go.Figure(layout=style.base_layout(height=640, margin=dict(t=140, b=70 + 3 * style.LEGEND_ROW))),
     )
     fig.add_scatter(
         mode="markers", name="entries of h", row=1, col=1, showlegend=False, marker=dict(size=7, opacity=0.7)
     )
     for m in METHODS:
-        fig.add_scatter(mode="lines", name=style.METHOD_NAMES[m], row=1, col=2, line=dict(color=style.METHOD_COLORS[m]))
+        color = style.METHOD_COLORS[m]
+        fig.add_scatter(
+            mode="lines+markers",
+            name=style.METHOD_NAMES[m],
+            row=1,
+            col=2,
+            line=dict(color=color, dash=_DASH[m]),
+            marker=dict(color=color, symbol=_SYMBOL[m], size=7),
+        )
     fig.add_scatter(
         mode="markers",
         name="now",
@@ -91,7 +128,7 @@ def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
     fig.update_yaxes(
         title="relative deviation", type="log", range=[-17.5, 1], exponentformat="power", dtick=4, row=1, col=2
     )
-    fig.update_layout(legend=dict(orientation="h", y=-0.22), title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, invariance_update(view))
 
 
