@@ -93,7 +93,7 @@ def pooled_entries_update(p: Pooling) -> Update:
             groups_x += [x, x, None]
             groups_y += [-0.5 - GAP, bottom + GAP, None]
     title = (
-        f"{style.METHOD_NAMES[p.method]}: a[{case}, {channel}, {row}, {col}] = {p.value:+.2f} is normalized "
+        f"{style.METHOD_NAMES[p.method]}: a[{case}, {channel}, {row}, {col}] = {p.value:+.2f} is normalized<br>"
         f"with {_describe(p, (n, c, h, w))}<br>({p.count:,} entries: mean {p.mean:+.3f}, std {p.std:.3f}) "
         f"to {p.normalized:+.2f}"
     )
@@ -122,7 +122,7 @@ def pooled_entries_figure(p: Pooling) -> go.Figure:
     # figures are drawn about 700 px wide: the grid takes the width, its height follows from its shape
     fig = go.Figure(
         layout=style.base_layout(
-            height=190 + round(610 * z.shape[0] / z.shape[1]), margin=dict(l=75, r=15, t=90, b=100)
+            height=210 + round(610 * z.shape[0] / z.shape[1]), margin=dict(l=75, r=15, t=110, b=100)
         )
     )
     fig.add_heatmap(
@@ -221,14 +221,18 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
         cols=2,
         specs=[[{}, {}], [{"colspan": 2}, None]],
         row_heights=[0.55, 0.45],
-        horizontal_spacing=0.2,
+        # room between the colour bar's labels and the right-hand plot's tick labels
+        horizontal_spacing=0.26,
         vertical_spacing=0.14,
+        # two-line titles above, four legend rows below: the figure is ~590 px wide beside the file browser
         subplot_titles=(
-            "how often a > 0 (turned on)",
-            "layer norm's sigma (eq. 3) per digit",
+            "how often a > 0<br>(turned on)",
+            "layer norm's sigma<br>(eq. 3) per digit",
             "std of a within a digit, by distance to the edge",
         ),
-        figure=go.Figure(layout=style.base_layout(height=800, margin=dict(l=70, r=20, t=135, b=40))),
+        figure=go.Figure(
+            layout=style.base_layout(height=900, margin=dict(l=70, r=20, t=150, b=70 + 4 * style.LEGEND_ROW))
+        ),
     )
     side = stats.active.shape[-1]
     green, blue = style.METHOD_COLORS["layer"], style.METHOD_COLORS["batch"]
@@ -240,7 +244,7 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
         colorscale=_FRACTION_SCALE,
         zmin=0,
         showscale=True,
-        colorbar=dict(x=0.4, y=0.78, len=0.5, thickness=14, tickformat=".0%", nticks=5),
+        colorbar=dict(x=0.38, y=0.78, len=0.5, thickness=14, tickformat=".0%", nticks=5),
         hovertemplate="row %{y}, column %{x}: on for %{z:.0%} of the digits<extra></extra>",
     )
     fig.add_scatter(
@@ -287,13 +291,12 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
     )
     fig.update_xaxes(range=[-0.5, side - 0.5], showgrid=False, constrain="domain", row=1, col=1)
     fig.update_yaxes(range=[side - 0.5, -0.5], showgrid=False, scaleanchor="x", constrain="domain", row=1, col=1)
-    fig.update_xaxes(title="share of the digit's units on", tickformat=".0%", rangemode="tozero", row=1, col=2)
+    # the share from where the digits' shares start, not from 0%: a "0%" in the corner sits on the y axis's "0"
+    fig.update_xaxes(title="share of the digit's units on", tickformat=".0%", row=1, col=2)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
     fig.update_xaxes(title="distance to the edge (pixels)", row=2, col=1)
     fig.update_yaxes(title="std of a", rangemode="tozero", row=2, col=1)
-    fig.update_layout(
-        legend=dict(orientation="h", y=-0.1, x=0, yanchor="top"), title=dict(font=dict(size=style.FONT_SIZE))
-    )
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, border_update(stats, channel))
 
 
@@ -349,7 +352,9 @@ def conv_training_update(
         reached.append(f"{name} {'never' if at is None else amount(at, x)}{share}")
     traces.append(dict(x=[0, end], y=[target, target]))
     title = (
-        f"time to reach training loss {target:.3f}:<br>" + ", ".join(reached)
+        # two nets a line: four on one line run past the right edge of a projector's figure
+        f"time to reach training loss {target:.3f}:<br>"
+        + ",<br>".join(", ".join(reached[i : i + 2]) for i in range(0, len(reached), 2))
         if reached
         else f"press Run to train the four nets (target loss {target:.3f})"
     )
@@ -372,7 +377,9 @@ def conv_training_figure(
         cols=2,
         horizontal_spacing=0.1,
         subplot_titles=("training loss", ""),
-        figure=go.Figure(layout=style.base_layout(height=450, margin=dict(l=60, r=20, t=100, b=50))),
+        figure=go.Figure(
+            layout=style.base_layout(height=520, margin=dict(l=60, r=20, t=120, b=70 + 2 * style.LEGEND_ROW))
+        ),
     )
     for method in METHODS:
         color = style.METHOD_COLORS[method]
@@ -406,7 +413,8 @@ def conv_training_figure(
         row=1, col=1, mode="lines", showlegend=False, hoverinfo="skip", line=dict(color="black", dash="dot", width=1.5)
     )
     fig.update_xaxes(rangemode="tozero")
-    fig.update_yaxes(type="log", row=1, col=1)
+    # labels at powers of ten only: plotly's 2-9 labels stack on each other on a short log axis
+    fig.update_yaxes(type="log", dtick=1, row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), title=dict(font=dict(size=style.FONT_SIZE)))
+    fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, conv_training_update(histories, target, metric, x))
