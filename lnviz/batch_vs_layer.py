@@ -13,6 +13,7 @@ from functools import lru_cache
 import torch
 
 from lnviz.nn import functional as LF
+from lnviz.nn.norms import BatchNorm, LayerNorm
 
 POOLING_METHODS: tuple[str, ...] = ("batch", "layer")
 
@@ -87,12 +88,14 @@ class BatchDependence:
 
     bn_train: (draws, H) its BN output in training mode, one row per mini-batch it was drawn into;
     bn_eval:  (H,) its BN output in eval mode (population statistics);
-    ln:       (H,) its LN output, which is the same in training and eval mode and in every mini-batch.
+    ln_train: (draws, H) its LN output in each of those mini-batches;
+    ln:       (H,) its LN output on its own, as in eval mode.
     """
 
     batch_size: int
     bn_train: torch.Tensor
     bn_eval: torch.Tensor
+    ln_train: torch.Tensor
     ln: torch.Tensor
 
     @property
@@ -104,6 +107,16 @@ class BatchDependence:
     def train_eval_gap(self) -> float:
         """Mean |BN train output - BN eval output| over mini-batches and units."""
         return (self.bn_train - self.bn_eval).abs().mean().item()
+
+    @property
+    def ln_spread(self) -> float:
+        """`spread` for layer norm: 0, since a case's LN output ignores the rest of its mini-batch."""
+        return self.ln_train.std(dim=0, unbiased=False).mean().item()
+
+    @property
+    def ln_train_eval_gap(self) -> float:
+        """`train_eval_gap` for layer norm: 0, since it computes the same in both modes."""
+        return (self.ln_train - self.ln).abs().mean().item()
 
 
 def batch_dependence(
@@ -129,8 +142,10 @@ def batch_dependence(
     bn_eval = LF.batch_norm(case[None], population.mean(0), population.var(0, unbiased=False), training=False, eps=eps)[
         0
     ]
+    # eq. (3): mu and sigma over the H units of each case of each mini-batch; the case is member 0
+    ln_train = LF.layer_norm(batches, (n_hidden,), eps=eps)[:, 0]
     ln = LF.layer_norm(case[None], (n_hidden,), eps=eps)[0]
-    return BatchDependence(batch_size, bn_train, bn_eval, ln)
+    return BatchDependence(batch_size, bn_train, bn_eval, ln_train, ln)
 
 
 @lru_cache(maxsize=4)
@@ -191,3 +206,31 @@ def gain_bias_case(
     """Scale and shift one case's summed inputs `a` (H,), then layer-normalize them with `gain` and `bias`."""
     moved = input_scale * a + input_shift
     return GainBiasCase(moved, layer_norm_case(moved, gain, bias), gain, bias)
+
+
+@dataclass(frozen=True)
+class TrainEvalGap:
+    """Batch norm and layer norm run on one mini-batch in training mode, then in eval mode.
+
+    bn_gap, ln_gap: the largest |train - eval| output difference of each;
+    batch_mean: (H,) the mini-batch's mean; running_mean: (H,) batch norm's running mean after that one step.
+    """
+
+    bn_gap: float
+    ln_gap: float
+    batch_mean: torch.Tensor
+    running_mean: torch.Tensor
+
+
+def train_eval_gap(n_cases: int = 4, n_hidden: int = 8, seed: int = 0) -> TrainEvalGap:
+    """Section 3: LN "performs exactly the same computation at training and test times"; BN does not.
+
+    A mini-batch x ~ N(3, 2^2), (n_cases, n_hidden), through fresh lnviz.BatchNorm and lnviz.LayerNorm.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = 3 + 2 * torch.randn(n_cases, n_hidden, generator=gen)
+    bn, ln = BatchNorm(n_hidden), LayerNorm(n_hidden)
+    with torch.no_grad():
+        bn_gap = (bn.train()(x) - bn.eval()(x)).abs().max().item()
+        ln_gap = (ln.train()(x) - ln.eval()(x)).abs().max().item()
+    return TrainEvalGap(bn_gap, ln_gap, x.mean(0), bn.running_mean.clone())

@@ -40,6 +40,7 @@
 import torch
 
 import lnviz
+from lnviz import batch_vs_layer as bvl
 from lnviz.panels import BatchDependencePanel, GainBiasPanel, PoolingPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -110,12 +111,8 @@ print("lnviz.LayerNorm, one case:", lnviz.LayerNorm(8)(one_case).detach().numpy(
 # four cases: put each layer in training mode, then in eval mode, and compare.
 
 # %% slideshow={"slide_type": "fragment"}
-torch.manual_seed(0)
-x = 3 + 2 * torch.randn(4, 8)
-bn, ln = lnviz.BatchNorm(8), lnviz.LayerNorm(8)
-bn_gap = (bn.train()(x) - bn.eval()(x)).abs().max().item()
-ln_gap = (ln.train()(x) - ln.eval()(x)).abs().max().item()
-print(f"largest |train - eval| output difference: batch norm {bn_gap:.3f}, layer norm {ln_gap:.3f}")
+gap = bvl.train_eval_gap()  # four cases x ~ N(3, 2^2), 8 units, through lnviz.BatchNorm and lnviz.LayerNorm
+print(f"largest |train - eval| output difference: batch norm {gap.bn_gap:.3f}, layer norm {gap.ln_gap:.3f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # After one training step the batch norm's running averages have moved only 10 % (momentum 0.1) of
@@ -138,8 +135,9 @@ gain_bias
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What to notice.**
-# - Scaling and shifting the whole case leaves the output exactly where it was: layer norm removes the
-#   case's level and spread (section 5.1 makes this precise; notebook 2).
+# - Scaling and shifting the whole case leaves the output where it was, to within the tiny $\epsilon$
+#   (the bars move by less than a thousandth of $|g|$): layer norm removes the case's level and spread
+#   (section 5.1 makes this precise; notebook 2).
 # - The output always has mean $b$ and standard deviation $|g|$ across the units: the normalization
 #   throws the scale away and the gain gives the network a learnable one back. A negative gain mirrors
 #   the pattern.

@@ -45,6 +45,17 @@ def test_spread_shrinks_as_the_batch_grows():
     assert gaps[0] > gaps[-1]
 
 
+def test_the_panels_curve_bears_out_what_to_notice():
+    """1.2 over the slider's batch sizes: the spread grows as B shrinks (from B = 2 down; at B = 1 every
+    output is 0), and layer norm's output does not move, whatever B, in training and in eval mode."""
+    curve = bvl.dependence_curve(bvl.BATCH_SIZES)
+    from_two = [s for b, s in zip(curve.sizes, curve.spreads) if b >= 2]
+    assert all(a > b for a, b in zip(from_two, from_two[1:]))
+    for run in curve.runs.values():
+        assert run.ln_spread == 0 and run.ln_train_eval_gap == 0
+        assert torch.equal(run.ln, curve.runs[curve.sizes[-1]].ln)
+
+
 def test_batch_of_one_outputs_zero_and_batch_of_two_plus_minus_one():
     assert bvl.batch_dependence(1).bn_train.abs().max() == 0
     two = bvl.batch_dependence(2, eps=0.0).bn_train
@@ -78,10 +89,22 @@ def test_layer_norm_output_has_mean_bias_and_std_abs_gain(gain, bias):
 
 
 def test_input_scale_and_shift_leave_the_output_in_place():
-    a = bvl.summed_inputs(1, 16, seed=3)[0]
-    h = bvl.layer_norm_case(a, 1.3, 0.2)
-    for scale, shift in [(0.1, -5.0), (3.0, 5.0)]:
-        assert torch.allclose(bvl.layer_norm_case(scale * a + shift, 1.3, 0.2), h, atol=2e-3)
+    """1.4: to within eps, at the ends of the panel's sliders the bars move by less than |g| / 1000."""
+    a = bvl.summed_inputs(1, 16, seed=3)[0]  # the panel's case
+    for gain in (-3.0, 1.3, 3.0):
+        h = bvl.layer_norm_case(a, gain, 0.2)
+        for scale in (0.1, 10**0.5):
+            for shift in (-5.0, 5.0):
+                moved = bvl.gain_bias_case(a, gain, 0.2, input_scale=scale, input_shift=shift).h
+                assert (moved - h).abs().max() < abs(gain) / 1000
+
+
+def test_train_eval_gap_of_section_1_3():
+    """Batch norm's running mean moved 10 % of the way to the batch's mean (about 3); layer norm's gap is 0."""
+    gap = bvl.train_eval_gap()
+    assert gap.ln_gap == 0 and gap.bn_gap > 1
+    assert torch.allclose(gap.running_mean, 0.1 * gap.batch_mean)
+    assert (gap.batch_mean - 3).abs().mean() < 1.0
 
 
 def test_pooled_entry_is_the_mask_and_statistics_of_its_entry():
@@ -106,6 +129,9 @@ def test_figures_draw_the_records_they_are_given():
     curve = bvl.dependence_curve((2, 8, 32), n_draws=5)
     fig = figures.batch_dependence_figure(curve, 8)
     assert list(fig.data[-1].x) == [8, 8] and list(fig.data[-1].y) == [curve.spreads[1], curve.gaps[1]]
+    run = curve.runs[8]  # the title reads the record
+    assert f"spread {run.spread:.2f}" in fig.layout.title.text
+    assert f"LN: {run.ln_spread:.2f} and {run.ln_train_eval_gap:.2f}" in fig.layout.title.text
     case = bvl.gain_bias_case(a[0], 1.5, 0.5)
     fig = figures.gain_bias_figure(case)
     assert list(fig.data[1].y) == case.h.tolist() and list(fig.data[2].y) == [0.5, 0.5]

@@ -89,7 +89,7 @@ def batch_dependence_update(curve: DependenceCurve, batch_size: int) -> Update:
     current = ([batch_size, batch_size], [spreads[index], gaps[index]])
     title = (
         f"batch size {dep.batch_size}: BN output spread {dep.spread:.2f},<br>"
-        f"train/eval gap {dep.train_eval_gap:.2f}; LN: 0 and 0"
+        f"train/eval gap {dep.train_eval_gap:.2f}; LN: {dep.ln_spread:.2f} and {dep.ln_train_eval_gap:.2f}"
     )
     return Update(
         traces=[
@@ -186,13 +186,13 @@ def gain_bias_figure(case: GainBiasCase, a_range: float = 12.0, h_range: float =
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=("summed inputs a_i of one case", "h_i = g (a_i - mu) / sigma + b"),
+        subplot_titles=("summed inputs aᵢ of one case", "hᵢ = g (aᵢ − μ) / σ + b"),
         figure=go.Figure(layout=style.base_layout(height=420, showlegend=False, margin=dict(t=100))),
     )
     fig.add_bar(marker_color=style.PALETTE[0], row=1, col=1, name="a")
     fig.add_bar(marker_color=style.METHOD_COLORS["layer"], row=1, col=2, name="h")
     fig.add_scatter(mode="lines", line=dict(color="black"), row=1, col=2, name="b")
-    fig.add_scatter(mode="lines", line=dict(color="black", dash="dot"), row=1, col=2, name="b +/- g")
+    fig.add_scatter(mode="lines", line=dict(color="black", dash="dot"), row=1, col=2, name="b ± g")
     # plotly's own tick spacing: one label per unit stacks two-digit labels on a narrow subplot
     fig.update_xaxes(title="hidden unit i")
     fig.update_yaxes(range=[-a_range, a_range], row=1, col=1)

@@ -72,7 +72,7 @@ def dynamics_animation(runs: dict[str, Dynamics], max_frames: int = 60) -> go.Fi
     # one axis title, under the middle panel: three side by side run into each other on a narrow screen
     fig.update_xaxes(title="input to the nonlinearity", col=(len(norms) + 1) // 2)
     fig.update_yaxes(range=[0, top])
-    fig.update_yaxes(title="fraction of units x cases", col=1)
+    fig.update_yaxes(title="fraction of units × cases", col=1)
     play = dict(frame=dict(duration=120, redraw=True), fromcurrent=True, transition=dict(duration=0))
     fig.update_layout(
         title=f"{runs[norms[0]].kind.upper()}: what the nonlinearities receive, step by step",

@@ -65,7 +65,7 @@ def invariance_update(view: InvarianceView) -> Update:
     for m in METHODS:
         name = style.METHOD_NAMES[m]
         if m in hidden_under:
-            name += f" (\u2248 {style.METHOD_NAMES[hidden_under[m]]} here)"
+            name += f" (≈ {style.METHOD_NAMES[hidden_under[m]]} here)"
         traces.append(
             dict(
                 x=list(view.magnitudes),
