@@ -67,11 +67,13 @@ for batch in panel.batch_sizes:
     print(f"batch size {batch:>3}: test error {errors}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **What to notice.**
-# - At batch size 4 the batch-normalized network's test error is well above the layer-normalized one's
-#   and above its own error at batch size 128; layer norm's error moves far less between the two.
-# - Switch the metric to **training loss**: batch norm's training loss at batch size 4 is high and noisy.
-#   Every case is normalized with statistics that three other, random cases mostly decide.
+# **What to notice** (lnviz's tests check these for the default run).
+# - At batch size 128 batch norm has the lowest test error of the three. At batch size 4 it loses that
+#   lead: its error rises, above layer norm's and to within a point of the unnormalized network's, while
+#   layer norm's error moves far less between the two batch sizes.
+# - Switch the metric to **training loss**: batch norm's training loss at batch size 4 ends the highest
+#   of all six runs. Every case is normalized with statistics that three other, random cases mostly
+#   decide.
 # - Switch the metric to **validation loss** (the negative log-likelihood of Figure 6): batch norm at
 #   batch size 4 is also the least sure of the right answers.
 # - Switch the x-axis to **steps** and to **seconds**: batch size 4 took 32 times as many steps for the
@@ -85,11 +87,12 @@ for batch in panel.batch_sizes:
 # when it normalizes two numbers (notebook 1)? And at batch size 1?
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **What to notice.**
+# **What to notice** (checked by lnviz's tests, as above).
 # - At batch size 2 batch norm maps every unit to $-1$ or $+1$ during training, and its test error
-#   shows it.
-# - At batch size 1 batch norm cannot train at all: a single number has no variance (its bars say "n/a").
-#   Layer normalization trains on one case at a time as it does on 128.
+#   shows it: more than twice layer norm's.
+# - At batch size 1 batch norm cannot train at all: a single number has no variance (the read-out says
+#   "n/a" where its bar would stand). Layer normalization trains on one case at a time as it does on 128:
+#   its test error ends within two points of its error at batch size 128.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary

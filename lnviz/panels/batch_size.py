@@ -22,7 +22,7 @@ class BatchSizePanel(TrainingPanel):
 
     Every run sees the same number of examples in the same order (`lnviz.tasks.common_order`
     and `lnviz.runs.schedule`), so the curves compare at equal data seen; each batch size has its own learning
-    rate. Batch norm cannot train on a batch of one: that slot stays empty ("n/a").
+    rate. Batch norm cannot train on a batch of one: its slot in the read-out has no bar, and says "n/a".
     """
 
     NORMS = NORMS
