@@ -50,18 +50,21 @@ QUIET_MS = 300
 
 HANDLE_SELECTOR = ".noUi-target:not([disabled]) .noUi-handle"
 
-# Every slider of every panel the notebook's kernel holds: its panel's class, its description and
-# whether it updates while it moves. Settings sliders of training panels (used by Run) count too.
+# Every slider of every panel the notebook's kernel holds: its panel's class, its description, and
+# whether it updates while it moves ("continuous"), on release ("release") or only when Run is pressed
+# (the training panels' settings: "run", not measured).
 SLIDERS_CODE = r"""
 import json as _json
 from lnviz.panels.base import Panel as _Panel
 def _sliders():
     out = []
     for _panel in [v for v in list(globals().values()) if isinstance(v, _Panel)]:
-        _controls = list(_panel.controls.values()) + list(getattr(_panel, "settings", {}).values())
+        _kinds = [(c, "continuous" if getattr(c, "continuous_update", False) else "release")
+                  for c in _panel.controls.values()]
+        _kinds += [(c, "run") for c in getattr(_panel, "settings", {}).values()]
         out.append({
             "panel": type(_panel).__name__,
-            "sliders": {c.description: bool(c.continuous_update) for c in _controls
+            "sliders": {c.description: kind for c, kind in _kinds
                         if hasattr(c, "continuous_update") and "Slider" in type(c).__name__},
         })
     return out
@@ -118,13 +121,14 @@ _KERNEL_IDLE_JS = """() => {
 
 @dataclass
 class Result:
-    """One slider's presses: lesson, panel class, description, continuous or on release, times in ms
-    (None: the plot did not change within PRESS_TIMEOUT_MS)."""
+    """One slider's presses: lesson, panel class, description, when it updates ("continuous", "release"
+    or "run": a training setting, not measured), times in ms (None: the plot did not change within
+    PRESS_TIMEOUT_MS)."""
 
     lesson: str
     panel: str
     label: str
-    continuous: bool
+    updates: str
     times: list[float | None] = field(default_factory=list)
 
     def measured(self) -> list[float]:
@@ -141,7 +145,9 @@ class Result:
         return measured[min(len(measured) - 1, max(0, -(-95 * len(measured) // 100) - 1))]
 
     def ok(self) -> bool:
-        return not self.continuous or (len(self.measured()) == len(self.times) and self.median() <= MEDIAN_TARGET_MS)
+        if self.updates != "continuous":
+            return True
+        return len(self.measured()) == len(self.times) and self.median() <= MEDIAN_TARGET_MS
 
 
 def _label(handle: Locator) -> str:
@@ -194,7 +200,8 @@ def measure_lesson(page: Page, lab: LabServer, notebook: str, repeats: int) -> l
             raise RuntimeError(f"{notebook}: panel {index}'s sliders {labels} match no panel in the kernel")
         for i, label in enumerate(labels):
             result = Result(lesson, match[0]["panel"], label, match[0]["sliders"][label])
-            result.times = measure_slider(page, panel, handles.nth(i), repeats)
+            if result.updates != "run":
+                result.times = measure_slider(page, panel, handles.nth(i), repeats)
             print(f"  {lesson} {result.panel}.{label}: {[None if t is None else round(t) for t in result.times]}")
             results.append(result)
     return results
@@ -205,12 +212,12 @@ def table(results: list[Result]) -> str:
         f"{'lesson':<18}{'panel':<22}{'control':<28}{'updates':<12}{'n':>3}{'median ms':>11}{'p95 ms':>9}  verdict",
     ]
     for r in results:
-        verdict = ("ok" if r.ok() else "MISSED") if r.continuous else "on release"
+        verdict = {"continuous": "ok" if r.ok() else "MISSED", "release": "on release", "run": "used by Run"}[r.updates]
         lost = len(r.times) - len(r.measured())
         if lost:
             verdict += f" ({lost} no change)"
         lines.append(
-            f"{r.lesson:<18}{r.panel:<22}{r.label:<28}{'continuous' if r.continuous else 'release':<12}"
+            f"{r.lesson:<18}{r.panel:<22}{r.label:<28}{r.updates:<12}"
             f"{len(r.times):>3}{r.median():>11.0f}{r.p95():>9.0f}  {verdict}"
         )
     return "\n".join(lines)
