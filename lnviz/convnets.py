@@ -21,6 +21,7 @@ Nothing here imports plotly.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,10 +78,13 @@ class ConvData:
 def conv_data(download: bool = False) -> ConvData:
     """MNIST digits as (N, 1, 28, 28) images. Without `download` (the default, as in the notebooks) it
     is MNIST if `lnviz.data.mnist` finds it in its cache, and otherwise the 10,000 digits shipped with
-    lnviz, split 8,000 / 2,000 (`lnviz.data.mnist` warns once that it fell back). Cached: every run of
-    a notebook's panel reuses the same tensors."""
-    train_digits = data.mnist("train", download=download)
-    test_digits = data.mnist("test", download=download)
+    lnviz, split 8,000 / 2,000. `source` says which, in a sentence the lesson prints; the fallback's
+    MNISTFallbackWarning is silenced here, because its pink box and file path read as an error on a
+    projector. Cached: every run of a notebook's panel reuses the same tensors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", data.MNISTFallbackWarning)
+        train_digits = data.mnist("train", download=download)
+        test_digits = data.mnist("test", download=download)
 
     def images(digits: data.Digits) -> Tensor:
         return data.as_vectors(digits.images).view(-1, 1, IMAGE_SIDE, IMAGE_SIDE)

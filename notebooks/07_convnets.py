@@ -46,6 +46,7 @@
 # MNIST digits, with zero padding so that the maps keep their size.
 
 # %% slideshow={"slide_type": "skip"}
+from lnviz import convnets
 from lnviz.panels import BorderPanel, ConvTrainingPanel, PooledEntriesPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -62,6 +63,8 @@ from lnviz.panels import BorderPanel, ConvTrainingPanel, PooledEntriesPanel
 
 # %% slideshow={"slide_type": "subslide"}
 pooled = PooledEntriesPanel()
+digits = convnets.conv_data()
+print(f"Digits: {digits.source}; the four below are among its {len(digits.y_test):,} test digits.")
 pooled
 
 # %% [markdown] slideshow={"slide_type": "subslide"}

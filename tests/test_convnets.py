@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from panel_examples import conv_training_example
 
 from lnviz import convnets
 from lnviz.convnets import ConvNet, border_distance, border_statistics, pooled_tiles, pooling
+from lnviz.data import MNISTFallbackWarning
 from lnviz.figures import convnets as cf
 from lnviz.train import History
 
@@ -111,6 +113,17 @@ def test_convnet_rejects_bad_arguments(kwargs, words):
 def test_convnet_rejects_inputs_that_are_not_digits(shape):
     with pytest.raises(ValueError, match=r"\(batch, 1, 28, 28\), got"):
         ConvNet()(torch.zeros(shape))
+
+
+def test_conv_data_says_where_its_digits_come_from_without_a_warning():
+    """7.1 prints `source`; the fallback's MNISTFallbackWarning (a pink box on a projector) stays silent."""
+    convnets.conv_data.cache_clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = convnets.conv_data()
+    assert not [w for w in caught if issubclass(w.category, MNISTFallbackWarning)]
+    assert ("shipped with lnviz" in found.source) == (len(found.y_train) < 60_000)
+    assert f"{len(found.y_train):,} MNIST training digits" in found.source
 
 
 def test_conv_data_are_digit_images_in_the_unit_interval():
@@ -305,6 +318,8 @@ def test_pooled_entries_update_follows_the_method_and_the_groups():
     group = cf.pooled_entries_update(pooling(a, "group", (1, 2, 3, 4), num_groups=2))
     assert len(group.traces[2]["x"]) == 6 * 2 and len(group.traces[3]["x"]) == 3  # one boundary line
     assert "channels 2-3 of digit 1" in group.layout["title"]["text"]
+    alone = cf.pooled_entries_update(pooling(a, "group", (1, 2, 3, 4), num_groups=4))  # a group of one channel
+    assert "with channel 2 of digit 1" in alone.layout["title"]["text"]
 
 
 def _stats() -> convnets.BorderStatistics:
@@ -459,6 +474,38 @@ def test_notebook_claim_every_normalized_net_reaches_the_baseline_in_three_quart
     for method in ("batch", "layer", "group"):
         steps = default_panel.histories[method].reach(target)
         assert steps is not None and steps <= 0.75 * none.step[-1], method
+
+
+def test_notebook_7_printout_figure_and_slider_read_one_target(default_panel):
+    """7.2's printout reads the target control; the figure's title, its target line and the slider's
+    label must say the same number, and each net's steps in the title are what the printout computes."""
+    from lnviz.style import METHOD_NAMES
+
+    target = default_panel.controls["target"]
+    none = default_panel.histories["none"]
+    assert target.value == none.train_loss[-1]  # exactly: no snapping to a slider's step
+    # what the browser shows and sends back is the selected option: the same number
+    assert target.options[target.index] == (target.label, target.value) and target.label == f"{target.value:.3f}"
+    assert list(default_panel.figure.data[-1].y) == [target.value] * 2
+    title = default_panel.figure.layout.title.text
+    assert f"time to reach training loss {target.value:.3f}:" in title
+    for method in ("none", "batch", "layer", "group"):
+        assert f"{METHOD_NAMES[method]} {default_panel.histories[method].reach(target.value)} steps" in title
+
+
+def test_a_target_the_code_sets_is_kept_and_offered_once():
+    from lnviz.panels.convnets import ConvTrainingPanel
+
+    panel = ConvTrainingPanel(val_size=64, steps=10, batch_size=16)
+    target = panel.controls["target"]
+    labels = [label for label, _ in target.options]
+    panel._fit_target(0.469)
+    assert target.value == 0.469 and target.label == "0.469"
+    assert len(target.options) == len(labels) + 1
+    panel._fit_target(10**-0.3 + 1e-6)  # reads as a value already offered: it takes that one's place
+    assert target.value == 10**-0.3 + 1e-6 and [label for label, _ in target.options] == labels
+    panel._fit_target(50.0)  # beyond the offered range: its end
+    assert target.value == max(v for _, v in target.options) == ConvTrainingPanel.TARGETS[-1]
 
 
 def test_notebook_claim_the_normalized_nets_end_close_together(default_run):

@@ -71,7 +71,8 @@ def _describe(p: Pooling, shape: tuple[int, int, int, int]) -> str:
         return f"all {c} channels of digit {case}"
     size = c // p.num_groups
     first = channel // size * size
-    return f"channels {first}-{first + size - 1} of digit {case}"
+    channels = f"channel {first}" if size == 1 else f"channels {first}-{first + size - 1}"
+    return f"{channels} of digit {case}"
 
 
 def pooled_entries_update(p: Pooling) -> Update:

@@ -112,6 +112,9 @@ class ConvTrainingPanel(TrainingPanel):
     """
 
     DEFAULTS = dict(steps=60, batch_size=32, lr=3e-3, num_groups=4, seed=0)
+    #: The target losses the slider offers, 10^-2 to 10^0.5 in steps of a factor 10^0.1; after a run, the
+    #: unnormalized net's final loss joins them.
+    TARGETS = tuple(10 ** (k / 10) for k in range(-20, 6))
     #: Records per run, and test digits scored at each: enough for smooth curves in a short run.
     RECORDS = 10
     VAL_SIZE = 200
@@ -123,17 +126,15 @@ class ConvTrainingPanel(TrainingPanel):
         self.val_size = val_size
         self.histories: dict[str, History | None] = dict.fromkeys(convnets.METHODS)
         controls = {
-            # steps of a factor 10^0.1: the browser reads a slider's position to one decimal, and a
-            # finer step would move the target without that position showing it
+            # A selection of values, not a FloatLogSlider: the browser snaps a float slider's value to its
+            # step and sends the snapped value back, so a target set to the unnormalized net's final loss
+            # (0.469) became 0.501 in the figure while the printout said 0.469. A selection keeps the
+            # exact value the code gives it (`_fit_target` adds it to the options).
             "target": slider(
-                widgets.FloatLogSlider,
+                widgets.SelectionSlider,
                 "target loss",
-                base=10,
-                min=-2,
-                max=0.5,
-                step=0.1,
-                value=0.5,
-                readout_format=".3f",
+                options=self._target_options(self.TARGETS),
+                value=self.TARGETS[17],  # 10^-0.3, about 0.5
             ),
             "metric": toggles("right plot", [(v, k) for k, v in CONV_METRICS.items()], "val_error"),
             "x": toggles("x-axis", [("steps", "step"), ("seconds", "wall_time")], "step"),
@@ -203,11 +204,19 @@ class ConvTrainingPanel(TrainingPanel):
             self._fit_target(none.train_loss[-1])
         self.status.value = f"trained on {convnets.conv_data().source}"
 
+    @staticmethod
+    def _target_options(values) -> list[tuple[str, float]]:
+        return [(f"{v:.3f}", v) for v in sorted(values)]
+
     def _fit_target(self, loss: float) -> None:
-        """Put the target at `loss`, within the slider's range: the paper's question is how soon each
-        normalized net gets where the plain one ended."""
+        """Put the target at exactly `loss` (within the offered range): the paper's question is how soon
+        each normalized net gets where the plain one ended. `loss` joins the offered values, in place of
+        one that would read the same."""
+        loss = min(max(loss, self.TARGETS[0]), self.TARGETS[-1])
+        label = f"{loss:.3f}"
         target = self.controls["target"]
-        target.value = min(max(loss, target.base**target.min), target.base**target.max)
+        target.options = self._target_options([v for v in self.TARGETS if f"{v:.3f}" != label] + [loss])
+        target.value = loss
 
     def _show(self, method: str, history: History, done_before: int) -> None:
         """Draw `history` as `method`'s net; the progress bar counts the steps of earlier runs and this one's."""
