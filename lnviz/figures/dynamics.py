@@ -219,9 +219,11 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
             fig.update_yaxes(type="log", exponentformat="power", row=row, col=col)
         else:
             fig.update_yaxes(rangemode="tozero", row=row, col=col)
-    for row, col, *_ in _CURVES:  # the notes of `dynamics_update`, in its order
-        fig.add_scatter(mode="text", textposition="top center", showlegend=False, hoverinfo="skip", row=row, col=col)
-    fig.add_scatter(mode="text", textposition="top right", showlegend=False, hoverinfo="skip", row=2, col=2)
+    # the notes of `dynamics_update`, in its order, a little smaller than the titles: they sit inside a subplot
+    note = dict(mode="text", showlegend=False, hoverinfo="skip", textfont=dict(size=style.FONT_SIZE - 3))
+    for row, col, *_ in _CURVES:
+        fig.add_scatter(textposition="top center", row=row, col=col, **note)
+    fig.add_scatter(textposition="top right", row=2, col=2, **note)
     fig.update_layout(legend=style.LEGEND_BELOW)
     return apply(fig, dynamics_update(runs))
 
