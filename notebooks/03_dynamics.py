@@ -151,5 +151,7 @@ statistics
 #    What sets $\sigma^t$ when the input is large, and when it is small?)
 # 2. `dynamics.simulate(kind="lstm", norm="layer", length=300)` returns a `Dynamics` record. Estimate
 #    the per-step growth factor of `grad_norm` and compare it with the plain LSTM's decay factor.
-# 3. Why does recurrent batch norm start its gains at 0.1 rather than 1? (Try `make_cell` with
-#    `norm="batch"`, set `cell.bn.weight` to 1 and look at the saturation in `simulate`'s output.)
+# 3. Why does recurrent batch norm start its gains at 0.1 rather than 1? (Make a cell with
+#    `dynamics.make_cell("rnn", "batch", 1.5, max_steps=60)`, set `cell.bn.weight` to 1 under
+#    `torch.no_grad()`, run `lnviz.Recurrent(cell)(x, record=True)` on `x = torch.randn(32, 60, 16)` and
+#    compare the `saturation` of the trace it returns third with that of a cell whose gains stay at 0.1.)

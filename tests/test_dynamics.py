@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lnviz
 from lnviz import dynamics as D
 from lnviz import figures
 
@@ -184,3 +185,15 @@ def test_mismatch_axis_holds_the_curve_and_the_title_reads_the_record():
             assert "every test step has statistics of its own" in title
         else:
             assert f"{stats.mismatch_after:.2f} std" in title
+
+
+def test_exercise_3_runs_as_written_and_gain_1_saturates_where_gain_0_1_does_not():
+    x = torch.randn(32, 60, 16, generator=torch.Generator().manual_seed(0))
+    saturation = {}
+    for gain in (0.1, 1.0):
+        cell = D.make_cell("rnn", "batch", 1.5, max_steps=60)
+        with torch.no_grad():
+            cell.bn.weight.fill_(gain)
+            _, _, trace = lnviz.Recurrent(cell)(x, record=True)
+        saturation[gain] = trace.saturation.mean().item()
+    assert saturation[0.1] < 0.01 < saturation[1.0]
