@@ -67,6 +67,15 @@ RENDERER = "lnviz_static"
 CELL_TIMEOUT_S = 600
 #: What nbconvert warns when an output has no mimetype the page can show: the output is dropped.
 UNREPRESENTABLE = "not able to be represented"
+#: A slide's size in CSS px: a 16:9 projector's 1280x720. reveal.js lays every slide out at this size and
+#: scales the whole deck to the screen, keeping MARGIN (a fraction of the size) free around it.
+SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
+SLIDE_MARGIN = 0.04
+#: How far reveal.js may scale the deck to a screen: down to a phone, up to a 4K projector.
+SLIDE_MIN_SCALE, SLIDE_MAX_SCALE = 0.2, 3.0
+#: A figure on a slide too full for its natural height gives up height, but no less than this (px):
+#: below it a two-row panel's axes and titles crowd each other. Past that the slide is zoomed out.
+SLIDE_FIGURE_MIN_HEIGHT = 320
 
 # Kernel-side set-up, run before the first cell without taking an execution count. `__import__` binds
 # no name, so a lesson that forgot `import lnviz` still fails here as it would in JupyterLab.
@@ -149,6 +158,11 @@ _SLIDES_TEMPLATE = (
 /* The white theme capitalises headings; a lesson's headings keep the case they have in the notebook. */
 .reveal .slides h1, .reveal .slides h2, .reveal .slides h3,
 .reveal .slides h4, .reveal .slides h5, .reveal .slides h6 { text-transform: none; }
+/* Code cells show only their outputs (`slides_notebook`), so no cell needs a prompt's margin: the
+   slide's width goes to its text and figures. */
+.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt, .reveal .jp-Collapser { display: none; }
+/* What `fitSlide` measures and zooms: a slide's content, its children's margins inside it. */
+.reveal .lnviz-fit { display: flow-root; }
 </style>
 {%- endblock html_head_css -%}
 {%- block footer_js -%}
@@ -166,29 +180,87 @@ Reveal.initialize({
   history: true,
   transition: {{ reveal_transition | tojson }},
   slideNumber: {{ reveal_number | tojson }},
-  width: {{ reveal_width }},
-  height: {{ reveal_height }},
+  width: {{ resources.lnviz.slide.width }},
+  height: {{ resources.lnviz.slide.height }},
+  margin: {{ resources.lnviz.slide.margin }},
+  minScale: {{ resources.lnviz.slide.min_scale }},
+  maxScale: {{ resources.lnviz.slide.max_scale }},
   plugins: [RevealNotes]
 });
-function show(event) {
-  var slide = event.currentSlide, height = Reveal.getConfig().height;
-  // A slide taller than the screen scrolls, instead of running off its bottom edge.
-  if (slide.scrollHeight > height) {
-    slide.style.height = height + "px";
-    slide.style.overflowY = "auto";
+var FIT = {{ resources.lnviz.slide | tojson }};
+
+// A slide's content, moved once into one box that `fitSlide` measures and, if need be, zooms.
+function slideContent(slide) {
+  var box = slide.querySelector(":scope > .lnviz-fit");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "lnviz-fit";
+    while (slide.firstChild) box.appendChild(slide.firstChild);
+    slide.appendChild(box);
   }
-  // A figure drawn while its slide was hidden has no size: size it when its slide shows.
-  slide.querySelectorAll(".js-plotly-plot").forEach(function (plot) { Plotly.Plots.resize(plot); });
+  return box;
+}
+
+// Fit a slide's content into the slide: a slide never scrolls and never cuts its content off. Figures
+// give up height first, in proportion, down to FIT.figure_min_height each (their text keeps its size);
+// what is still too tall or too wide is zoomed out as a whole. Marks the slide data-lnviz-fit="done".
+function fitSlide(slide) {
+  var run = (slide.lnvizFitRun || 0) + 1;
+  slide.lnvizFitRun = run;
+  slide.dataset.lnvizFit = "pending";
+  var box = slideContent(slide);
+  box.style.zoom = "";
+  var padding = getComputedStyle(slide);
+  var room = FIT.height - parseFloat(padding.paddingTop) - parseFloat(padding.paddingBottom);
+  var plots = Array.prototype.slice.call(box.querySelectorAll(".js-plotly-plot"));
+  plots.forEach(function (plot) {
+    if (!plot.dataset.lnvizHeight) {
+      // the figure's own height, and its container follows the figure instead of fixing it
+      plot.dataset.lnvizHeight = plot._fullLayout.height;
+      plot.parentElement.style.height = "auto";
+      plot.style.height = plot.dataset.lnvizHeight + "px";
+    }
+  });
+  // A figure drawn while its slide was hidden has no width: size it now its slide shows.
+  return Promise.all(plots.map(function (plot) { return Plotly.Plots.resize(plot); }))
+    .then(function () {
+      var natural = plots.map(function (plot) { return Number(plot.dataset.lnvizHeight); });
+      var figures = plots.reduce(function (sum, plot) { return sum + plot.offsetHeight; }, 0);
+      var spare = room - (box.offsetHeight - figures);
+      var total = natural.reduce(function (sum, height) { return sum + height; }, 0);
+      var factor = total <= spare ? 1 : Math.max(spare, 0) / total;
+      return Promise.all(plots.map(function (plot, index) {
+        var height = Math.round(Math.max(natural[index] * factor, Math.min(natural[index], FIT.figure_min_height)));
+        if (Math.abs(plot.offsetHeight - height) < 1) return null;
+        plot.style.height = height + "px";
+        return Plotly.relayout(plot, {height: height});
+      }));
+    })
+    .then(function () {
+      var zoom = Math.min(1, room / box.offsetHeight, FIT.width / box.scrollWidth);
+      // a hair under the exact ratio, so that rounding never leaves a pixel outside
+      if (zoom < 1) box.style.zoom = Math.floor(zoom * 1000) / 1000;
+      if (slide.lnvizFitRun === run) {
+        Reveal.layout();  // centres the slide again, at its new height
+        slide.dataset.lnvizFit = "done";
+      }
+    });
+}
+
+function show(event) {
+  fitSlide(event.currentSlide);
 }
 Reveal.on("ready", show);
 Reveal.on("slidechanged", show);
-// Typeset equations change the slides' heights: lay them out again once MathJax is done.
-document.addEventListener("lnviz-typeset", function () {
+// Typeset equations and loaded fonts change the slides' heights: fit the current slide again.
+function refit() {
   if (Reveal.isReady()) {
     Reveal.layout();
-    show({currentSlide: Reveal.getCurrentSlide()});
+    fitSlide(Reveal.getCurrentSlide());
   }
-});
+}
+document.addEventListener("lnviz-typeset", refit);
+document.fonts.ready.then(refit);
 </script>
 {%- endblock footer_js -%}
 """
@@ -455,6 +527,36 @@ def _exporters(reveal_prefix: str) -> tuple[Any, Any]:
     return page, slides
 
 
+#: The slides' layout, for reveal.js and for the script that fits each slide's content into it.
+SLIDE_LAYOUT = {
+    "width": SLIDE_WIDTH,
+    "height": SLIDE_HEIGHT,
+    "margin": SLIDE_MARGIN,
+    "min_scale": SLIDE_MIN_SCALE,
+    "max_scale": SLIDE_MAX_SCALE,
+    "figure_min_height": SLIDE_FIGURE_MIN_HEIGHT,
+}
+
+
+def slides_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of `notebook` for the slides, in which every code cell shows its outputs without its code.
+
+    Slides are for the room: a panel or a figure is what the slide is about, not the line that built
+    it, and the lessons' printed results name what they measured. At a slide's size the code would
+    push the figures off the slide or zoom its text out of reading. The page (`convert`) keeps the
+    code, for the reader who follows along in the notebook. A lesson that wants code on a slide shows
+    it in a markdown code block.
+    """
+    import copy
+
+    shown = copy.deepcopy(notebook)
+    for cell in shown.cells:
+        if cell.cell_type == "code":
+            # what nbconvert's templates read to leave a cell's source out (its TagRemovePreprocessor sets it)
+            cell.metadata["transient"] = {"remove_source": True}
+    return shown
+
+
 def convert(
     notebook: nbformat.NotebookNode,
     name: str,
@@ -465,8 +567,9 @@ def convert(
 
     MathJax is inlined unless `mathjax_url` says where to load it from; in the slides, reveal.js is
     inlined unless `reveal_prefix` says where to load it from (a URL or folder holding reveal.js 4's
-    `dist/` and `plugin/`). Raises ExportError when an output has no mimetype a page can show
-    (nbconvert would drop it).
+    `dist/` and `plugin/`). The slides (SLIDE_LAYOUT) show the code cells' outputs without their code
+    (`slides_notebook`), and fit each slide's content into the slide when it shows. Raises ExportError
+    when an output has no mimetype a page can show (nbconvert would drop it).
     """
     from plotly.offline import get_plotlyjs
 
@@ -474,6 +577,7 @@ def convert(
         return {"metadata": {"name": name}, "lnviz": dict(scripts)}
 
     scripts = {
+        "slide": SLIDE_LAYOUT,
         "plotly_js": get_plotlyjs(),
         "mathjax_url": mathjax_url or "",
         "mathjax_js": "" if mathjax_url else inline_script(MATHJAX_JS),
@@ -484,7 +588,7 @@ def convert(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         page, _ = page_exporter.from_notebook_node(notebook, resources=resources())
-        slides, _ = slides_exporter.from_notebook_node(notebook, resources=resources())
+        slides, _ = slides_exporter.from_notebook_node(slides_notebook(notebook), resources=resources())
     dropped = sorted({str(w.message) for w in caught if UNREPRESENTABLE in str(w.message)})
     if dropped:
         raise ExportError(
