@@ -16,6 +16,8 @@ What is served, and why:
 - Voila's lab template less what it would load from a CDN: Font Awesome's CSS, which Voila's own
   bundle already holds, and nbconvert's loader for mermaid diagrams, which no lesson draws. MathJax
   and the widget front ends come from Voila's own bundle, so a lecture needs no network.
+- One addition to the page: anywidget's 2 s for a FigureWidget's front end to load becomes
+  WIDGET_LOAD_TIMEOUT_MS, so that a busy laptop still draws every panel.
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ _CDN_LINKS = (
     ' type="text/css" />',
 )
 
+#: How long a FigureWidget's front end may take to load plotly's module before its panel stays empty.
+WIDGET_LOAD_TIMEOUT_MS = 60_000
+
+# anywidget gives a widget's front end 2 s to initialize its model, then drops it: on a busy laptop
+# loading plotly's 5 MB module takes longer, and the panel's plot stays empty. The page stretches
+# that one timeout (found by its caller, anywidget's own script) before any widget loads.
+_ANYWIDGET_PATIENCE_JS = f"""(() => {{
+  const timeout = AbortSignal.timeout.bind(AbortSignal);
+  AbortSignal.timeout = (ms) =>
+    timeout(ms === 2000 && /\\/labextensions\\/anywidget\\//.test(new Error().stack) ? {WIDGET_LOAD_TIMEOUT_MS} : ms);
+}})();"""
+
 # Voila's lab template, less what it loads from CDNs. Only blocks in the head change; the body, which
 # Voila streams cell by cell as the kernel runs them, is the lab template's own.
 _INDEX_TEMPLATE = (
@@ -57,6 +71,9 @@ _INDEX_TEMPLATE = (
     "{%- endblock notebook_css -%}\n"
     # nbconvert's loader for mermaid diagrams imports mermaid from a CDN; the lessons draw none.
     "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
+    "{%- block html_head_js -%}\n{{ super() }}\n<script>\n"
+    + _ANYWIDGET_PATIENCE_JS
+    + "\n</script>\n{%- endblock html_head_js -%}\n"
 )
 
 
