@@ -100,6 +100,7 @@ def test_animation_claims():
     plain, bn, ln = (runs[n].normalized_std for n in D.NORMS)
     assert plain[0] == pytest.approx(0.13, abs=0.01)
     assert plain[10] > 4 * plain[0]  # the plain RNN's spread grows over the first ten steps
+    assert np.ptp(plain[20:]) < 0.05 * plain[-1]  # until tanh's saturation stops the growth
     assert np.allclose(ln, 1.0, atol=0.01)  # layer norm: 1 at every step
     assert np.allclose(bn, 0.1, atol=0.01)  # batch norm: its gain
 
