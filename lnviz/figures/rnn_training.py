@@ -104,7 +104,8 @@ def target_loss_figure(
         cols=2,
         specs=[[{}, {}], [{"colspan": 2}, None]],
         row_heights=[0.62, 0.38],
-        horizontal_spacing=0.12,
+        # room for the middle plot's tick labels and y-axis title, which otherwise lie over the left plot
+        horizontal_spacing=0.2,
         vertical_spacing=0.2,
         subplot_titles=("training loss (log scale)", "", "to reach the target"),
         figure=go.Figure(layout=style.base_layout(height=720, margin=dict(b=70 + 2 * style.LEGEND_ROW))),
