@@ -87,8 +87,8 @@ for norm in (0.5, 1.0, 2.0, 4.0):
     w = geometry.point(norm, 90.0)
     step = geometry.gradient_step(plane_panel.plane, w, lr=0.3)
     print(
-        f"||w|| = {norm:3.1f}: loss {step.loss:.4f}, ||grad|| {step.gradient.norm():.3f}, "
-        f"w.grad {step.inner:+.0e}, one step turns w by {step.angle_change:5.2f} deg, "
+        f"‖w‖ = {norm:3.1f}: loss {step.loss:.4f}, ‖∇L‖ {step.gradient.norm():.3f}, "
+        f"w·∇L {step.inner:+.0e}, one step turns w by {step.angle_change:5.2f}°, "
         f"metric {geometry.tangent_metric(plane_panel.plane, w):.4f}"
     )
 
@@ -142,8 +142,8 @@ growth_panel
 # times larger:
 
 # %%
-small = geometry.grow(growth_panel.task, lr=1.0, init_norm=1.0, weight_decay=(0.0, 0.01), progress=True)
-large = geometry.grow(growth_panel.task, lr=100.0, init_norm=10.0, weight_decay=(0.0, 1e-4), progress=True)
+small = geometry.grow(growth_panel.task, lr=1.0, init_norm=1.0, weight_decay=(0.0, 0.01))
+large = geometry.grow(growth_panel.task, lr=100.0, init_norm=10.0, weight_decay=(0.0, 1e-4))
 for a, b in zip(small, large):
     print(
         f"lr x weight decay = {a.lr * a.weight_decay:g}: largest difference in loss "
@@ -157,9 +157,9 @@ for a, b in zip(small, large):
 # $\lVert W_0 \rVert = 1$, no weight decay:
 
 # %%
-for run in geometry.grow(growth_panel.task, lr=(0.3, 1.0, 10.0), init_norm=1.0, progress=True):
+for run in geometry.grow(growth_panel.task, lr=(0.3, 1.0, 10.0), init_norm=1.0):
     print(
-        f"lr {run.lr:4}: ||W|| after the first step {run.norms[1]:5.1f}, effective learning rate at the end "
+        f"lr {run.lr:4}: ‖W‖ after the first step {run.norms[1]:5.1f}, effective learning rate at the end "
         f"{run.effective_lr[-1]:.4f}, loss after 200 steps {run.losses[-1]:.3f}"
     )
 
@@ -247,7 +247,7 @@ for model in geometry.GAIN_MODELS:
 # ## Exercises
 # 1. Batch norm is invariant to re-scaling each unit's weight vector $w_i$ on its own (Table 1). What
 #    does that say about each row of its gradient? Check it on a random layer with
-#    `lnviz.functional.batch_norm(a, None, None, training=True, eps=0.0)` and `torch.autograd.grad`.
+#    `lnviz.nn.functional.batch_norm(a, None, None, training=True, eps=0.0)` and `torch.autograd.grad`.
 # 2. Derive the dashed line of 6.2 from $\lVert W' \rVert = \lVert W \rVert$, then find the norm at which
 #    $\lVert W \rVert$ settles, in terms of $\eta$, $\lambda$ and the scale-free gradient
 #    $\lVert W \rVert \lVert \nabla L \rVert$. Compare with `run.norms` and `run.grad_norms` of a run

@@ -540,7 +540,10 @@ def test_gain_learning_figure_marks_the_chosen_scale_and_says_what_diverged(gain
     assert np.allclose(fig.data[0].y, sweep["none"].numpy()) and np.allclose(fig.data[1].y, sweep["layer"].numpy())
     assert list(fig.data[2].x) == [10.0] and np.isclose(fig.data[2].y[0], chosen["none"].start_gradient)
     assert np.allclose(fig.data[5].y, chosen["layer"].distances.numpy())
-    assert "no normalization diverged" in fig.layout.title.text and "layer norm 5" in fig.layout.title.text
+    title = fig.layout.title.text
+    assert "no normalization: diverged after" in title
+    distance = float(chosen["layer"].distances[-1])
+    assert f"layer norm: ‖g − g_best‖ is {distance:.1e} of its start after 60 steps" in title and distance < 1e-5
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -555,6 +558,45 @@ def test_weight_plane_panel_doubling_the_norm_halves_the_gradient():
     panel.controls["norm"].value = 2.0
     assert abs(panel.figure.data[6].y[0] / before - 0.5) < 1e-9
     assert panel.figure.data[0].z is landscape or np.array_equal(panel.figure.data[0].z, landscape)
+
+
+def test_weight_plane_panel_keeps_w_its_step_and_the_path_on_the_plot_at_every_setting():
+    """6.1 suggests the shortest w and the largest learning rate, which throws the step past 7: at the
+    ends of the ||w|| and learning-rate sliders and at every angle the slider offers, the axes hold
+    w's circle, w, the step and the path, and the loss is drawn wherever the axes reach."""
+    panel = WeightPlanePanel()
+    c = panel.controls
+    angles = np.arange(c["degrees"].min, c["degrees"].max + 1, c["degrees"].step)
+    widest = 0.0
+    for lr in (c["lr"].min, c["lr"].max):
+        c["lr"].value = lr
+        for norm in (c["norm"].base ** c["norm"].min, c["norm"].base ** c["norm"].max):
+            c["norm"].value = norm
+            for degrees in angles:
+                c["degrees"].value = float(degrees)
+                layout, data = panel.figure.layout, panel.figure.data
+                (x0, x1), (y0, y1) = layout.xaxis.range, layout.yaxis.range
+                for trace in data[1:5]:  # the circle, the path, w and the step
+                    assert x0 <= min(trace.x) and max(trace.x) <= x1, (lr, norm, degrees, trace.name)
+                    assert y0 <= min(trace.y) and max(trace.y) <= y1, (lr, norm, degrees, trace.name)
+                assert min(data[0].x) <= x0 and max(data[0].x) >= x1  # the landscape fills the axes
+                widest = max(widest, x1)
+    assert widest > 7  # the setting 6.1 suggests did need wider axes
+    c["lr"].value, c["norm"].value, c["degrees"].value = 0.3, 1.0, 90.0
+    assert list(panel.figure.layout.xaxis.range) == [-figures.PLANE_EXTENT, figures.PLANE_EXTENT]
+
+
+def test_notebook_6_prints_no_progress_bars(capsys):
+    """The runs of 6.2 take a fraction of a second: a progress bar would only print noise such as
+    "483.19step/s" under them. `grow` shows none unless asked, and the notebook does not ask."""
+    import inspect
+    import pathlib
+
+    assert inspect.signature(G.grow).parameters["progress"].default is False
+    G.grow(G.make_teacher(seed=0), lr=1.0, init_norm=1.0, steps=5)
+    assert capsys.readouterr().err == ""
+    source = (pathlib.Path(__file__).parents[1] / "notebooks" / "06_geometry.py").read_text()
+    assert "geometry.grow(" in source and "progress=True" not in source
 
 
 def test_weight_plane_panel_learning_rate_changes_the_step_not_the_gradient():

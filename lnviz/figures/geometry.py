@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -12,6 +14,8 @@ from lnviz.figures.core import to_numpy as _np
 from lnviz.geometry import GAIN_MODELS, GainLearning, GainRun, Landscape, PlaneView, SGDRun, equilibrium_angle
 
 __all__ = [
+    "PLANE_EXTENT",
+    "plane_extent",
     "weight_plane_update",
     "weight_plane_figure",
     "norm_growth_update",
@@ -24,7 +28,7 @@ __all__ = [
 LOSS_SCALE = [[0.0, "#FFFFFF"], [1.0, style.PALETTE[1]]]
 STEP_COLOR = style.PALETTE[5]
 RUN_COLORS = (style.METHOD_COLORS["layer"], style.PALETTE[5])
-GAIN_NAMES = {"none": "no normalization: weights g u, ||u|| = 1", "layer": "layer norm: gain g"}
+GAIN_NAMES = {"none": "no normalization: weights g u, ‖u‖ = 1", "layer": "layer norm: gain g"}
 
 #: The arrowhead of a two-point line: no marker at the tail, an arrow at the tip pointing along the line.
 _HEAD = dict(symbol="arrow", angleref="previous", size=[0, 15])
@@ -51,15 +55,29 @@ def _circle(radius: float, points: int = 181) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------------
 
 
+#: Half the width of the square of the weight plane shown while w, its step and the path fit in it.
+PLANE_EXTENT = 4.0
+
+
+def plane_extent(view: PlaneView, extent: float = PLANE_EXTENT) -> float:
+    """Half the width of the square of the weight plane to show: `extent`, or, when w's circle, its step
+    or the path reach further (a short w and a large learning rate throw the step far out), enough to
+    hold them with room for the arrowheads, in steps of 0.5."""
+    reach = max(float(np.abs(_np(view.path)).max()), view.step.length)
+    return max(extent, math.ceil(2 * 1.05 * reach) / 2)
+
+
 def weight_plane_update(view: PlaneView) -> Update:
     """`view.step` at w; `view.path`: (K+1, 2) the next K steps from w; `view.lengths`: (M,) the ||w||
     at which `view.grad_norms` (M,) and `view.turned` (M,) degrees were measured along w's ray. The
-    landscape (the first trace) is left as `weight_plane_figure` drew it."""
+    landscape (the first trace) is left as `weight_plane_figure` drew it; the plane's axes widen to
+    keep everything drawn on it in view (`plane_extent`)."""
     step = view.step
+    r = plane_extent(view)
     w, nxt, path = _np(step.w), _np(step.next_w), _np(view.path)
     circle = _circle(step.length)
     title = (
-        f"||w|| = {step.length:.2f}: ||∇L|| = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e};<br>"
+        f"‖w‖ = {step.length:.2f}: ‖∇L‖ = {float(step.gradient.norm()):.3f}, w·∇L = {step.inner:.0e};<br>"
         f"one step turns w by {step.angle_change:.2f}° and stretches it to {step.next_length:.3f}"
     )
     return Update(
@@ -74,7 +92,7 @@ def weight_plane_update(view: PlaneView) -> Update:
             dict(x=_np(view.lengths), y=_np(view.turned)),
             dict(x=[step.length], y=[step.angle_change]),
         ],
-        layout=dict(title=dict(text=title)),
+        layout=dict(title=dict(text=title), xaxis=dict(range=[-r, r]), yaxis=dict(range=[-r, r])),
     )
 
 
@@ -83,7 +101,6 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
     (P,)), with w, the step -lr ∇L and the next steps of gradient descent drawn on it. Right: along
     w's ray, the gradient norm and the angle one step turns w by, against ||w||."""
     coords, values = landscape.coords, landscape.values
-    extent = float(abs(_np(coords)).max())
     fig = make_subplots(
         rows=2,
         cols=2,
@@ -96,7 +113,7 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
         figure=_base(height=640, margin=dict(t=130, b=70 + 3 * style.LEGEND_ROW)),
         subplot_titles=(
             "loss over W = w₁A + w₂B<br>(darker: higher)",
-            "gradient norm ||∇L||",
+            "gradient norm ‖∇L‖",
             "angle one step turns w<br>(degrees)",
         ),
     )
@@ -117,7 +134,7 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
     )
     fig.add_scatter(
         mode="lines",
-        name="||w|| now",
+        name="‖w‖ now",
         line=dict(color="black", dash="dot", width=1),
         hoverinfo="skip",
         showlegend=False,
@@ -155,7 +172,7 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
             showlegend=False,
             row=row,
             col=2,
-            hovertemplate="||w|| = %{x:.2f}: %{y:.3g}<extra></extra>",
+            hovertemplate="‖w‖ = %{x:.2f}: %{y:.3g}<extra></extra>",
         )
         fig.add_scatter(
             mode="markers",
@@ -165,12 +182,13 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
             row=row,
             col=2,
         )
-    fig.update_xaxes(title="w₁ (teacher's direction)", range=[-extent, extent], row=1, col=1)
-    fig.update_yaxes(title="w₂", range=[-extent, extent], scaleanchor="x", row=1, col=1)
+    # the ranges come with the update (`plane_extent`); the landscape should cover the widest of them
+    fig.update_xaxes(title="w₁ (teacher's direction)", row=1, col=1)
+    fig.update_yaxes(title="w₂", scaleanchor="x", row=1, col=1)
     lengths = _np(view.lengths)
     norm_ticks = [v for v in (0.125, 0.25, 0.5, 1, 2, 4, 8) if lengths.min() <= v <= lengths.max()]
     fig.update_xaxes(type="log", tickvals=norm_ticks, ticktext=[f"{v:g}" for v in norm_ticks], col=2)
-    fig.update_xaxes(title="||w||", row=2, col=2)
+    fig.update_xaxes(title="‖w‖", row=2, col=2)
     # labels at powers of ten only: 1-2-5 labels stack on each other on these short plots
     fig.update_yaxes(type="log", dtick=1, col=2)
     fig.update_layout(legend=style.LEGEND_BELOW, title=dict(font=dict(size=style.FONT_SIZE - 2)))
@@ -210,7 +228,7 @@ def norm_growth_update(runs: list[SGDRun]) -> Update:
         traces.append(dict(x=ends, y=[level] * len(ends)))
     # a line per run: on one line the title ran far past a projector's figure
     summary = "<br>".join(
-        f"{_run_name(r)}: ||W|| {float(r.norms[0]):.2f} → {float(r.norms[-1]):.2f}, "
+        f"{_run_name(r)}: ‖W‖ {float(r.norms[0]):.2f} → {float(r.norms[-1]):.2f}, "
         f"last 20 steps turn W {float(r.angle_changes[-20:].mean()):.2f}° each"
         for r in runs
     )
@@ -229,8 +247,8 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
         # a title line per run and two-line subplot titles above; three legend rows below
         figure=_base(height=720, margin=dict(t=150, b=70 + 3 * style.LEGEND_ROW)),
         subplot_titles=(
-            "||W||",
-            "effective learning rate<br>lr / ||W||²",
+            "‖W‖",
+            "effective learning rate<br>lr / ‖W‖²",
             "angle turned per step<br>(degrees)",
             "training loss",
         ),
@@ -249,7 +267,7 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
                 line=dict(color=color, width=1.5 if (row, col) == (2, 1) else 3),
             )
     fig.add_scatter(
-        mode="lines", name="√(||W₀||² + lr² Σ||∇L||²)", row=1, col=1, line=dict(color="black", dash="dot", width=2)
+        mode="lines", name="√(‖W₀‖² + lr² Σ‖∇L‖²)", row=1, col=1, line=dict(color="black", dash="dot", width=2)
     )
     for i in range(len(runs)):
         fig.add_scatter(
@@ -285,12 +303,12 @@ def gain_learning_update(view: GainLearning) -> Update:
     def outcome(run: GainRun) -> str:
         if run.diverged:
             return f"diverged after {len(run.distances)} steps"
-        return f"{float(run.distances[-1]):.1e} of the way left after {len(run.distances) - 1} steps"
+        return f"‖g − g_best‖ is {float(run.distances[-1]):.1e} of its start after {len(run.distances) - 1} steps"
 
     scale, lr = runs[GAIN_MODELS[0]].scale, runs[GAIN_MODELS[0]].lr
     title = (
-        f"inputs × {scale:.3g}, lr {lr:.3g}:<br>no normalization {outcome(runs['none'])};<br>"
-        f"layer norm {outcome(runs['layer'])}"
+        f"inputs × {scale:.3g}, lr {lr:.3g}:<br>no normalization: {outcome(runs['none'])};<br>"
+        f"layer norm: {outcome(runs['layer'])}"
     )
     return Update(traces=traces, layout=dict(title=dict(text=title)))
 
@@ -305,8 +323,8 @@ def gain_learning_figure(view: GainLearning, floor: float = 1e-8) -> go.Figure:
         # a three-line title and two-line subplot titles above, two legend rows below
         figure=_base(height=560, margin=dict(t=150, b=70 + 2 * style.LEGEND_ROW)),
         subplot_titles=(
-            "||∂L/∂g|| at the start,<br>same prediction error",
-            "||g - g_best|| /<br>||g₀ - g_best||",
+            "‖∂L/∂g‖ at the start,<br>same prediction error",
+            "‖g − g_best‖ /<br>‖g₀ − g_best‖",
         ),
     )
     for model in GAIN_MODELS:

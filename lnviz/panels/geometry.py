@@ -28,7 +28,9 @@ class WeightPlanePanel(Panel):
     def __init__(self, norm: float = 1.0, degrees: float = 90.0, lr: float = 0.3, seed: int = 0):
         self.plane = geometry.Plane.through_teacher(geometry.make_teacher(seed=seed), seed=seed)
         self._sweeps: dict[tuple[float, float], tuple[torch.Tensor, torch.Tensor]] = {}
-        landscape = geometry.landscape(self.plane, extent=4.0, points=48)
+        # twice the plane first shown, at the same grid spacing: from the shortest w the slider allows, a
+        # step at the largest learning rate lands past 7, and the axes widen to show it (`plane_extent`)
+        landscape = geometry.landscape(self.plane, extent=2 * figures.PLANE_EXTENT, points=96)
         controls = {
             # steps of 2^0.1: the grid holds 0.25, 0.5, 1, 2 and 4, and one key press moves the slider by
             # 0.1 in its exponent, which the handle's aria-valuenow (one decimal) shows, unlike 0.05
