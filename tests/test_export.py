@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -491,3 +492,168 @@ def test_slides_start_and_typeset_offline(lesson: Path, exported: Export, offlin
             page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}-offline-slide.png"))
         assert errors == [], f"{path.name}: uncaught exceptions {errors}"
     assert outside == [], f"{path.name} asked the network for {outside}"
+
+
+# --- every slide fits a 1280x720 screen -----------------------------------------------------------
+
+#: What a slide holds that does not fit the slide area (the `.reveal .slides` box as the screen shows it,
+#: within the viewport), and what it clips: the slide scrolling, any element whose box runs past the
+#: area, any element that hides part of its content behind its own overflow. A plot is judged by its box
+#: (plotly clips its own drawing), a typeset equation by its SVG.
+_SLIDE_FIT_JS = """() => {
+    const slide = Reveal.getCurrentSlide();
+    const area = document.querySelector('.reveal .slides').getBoundingClientRect();
+    const box = {left: Math.max(area.left, 0), top: Math.max(area.top, 0),
+                 right: Math.min(area.right, innerWidth), bottom: Math.min(area.bottom, innerHeight)};
+    const slack = 1.5;
+    const name = (element) => {
+        const classes = typeof element.className === 'string' ? element.className.trim().split(/\\s+/) : [];
+        const text = (element.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 50);
+        return element.tagName.toLowerCase() + classes.slice(0, 2).map((c) => '.' + c).join('')
+            + (text ? ` "${text}"` : '');
+    };
+    const sizes = (e) => `${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`;
+    const problems = [];
+    if (slide.scrollHeight > slide.clientHeight + slack || slide.scrollWidth > slide.clientWidth + slack) {
+        problems.push(`the slide scrolls: ${sizes(slide)}`);
+    }
+    for (const element of slide.querySelectorAll('*')) {
+        const parent = element.parentElement;
+        if (element.closest('aside.notes') || (parent && parent.closest('.js-plotly-plot'))) continue;
+        if (parent && parent.closest('mjx-container') && element.tagName.toLowerCase() !== 'svg') continue;
+        const rect = element.getBoundingClientRect();
+        if (rect.width === 0 && rect.height === 0) continue;
+        const out = [];
+        for (const [edge, sign] of [['left', -1], ['top', -1], ['right', 1], ['bottom', 1]]) {
+            if (sign * (rect[edge] - box[edge]) > slack) {
+                out.push(`${edge} edge ${Math.round(rect[edge])} ${sign > 0 ? '>' : '<'} ${Math.round(box[edge])}`);
+            }
+        }
+        if (!(element instanceof SVGElement)) {
+            const style = getComputedStyle(element);
+            if ((style.overflowY !== 'visible' && element.scrollHeight > element.clientHeight + slack)
+                || (style.overflowX !== 'visible' && element.scrollWidth > element.clientWidth + slack)) {
+                out.push(`clips ${sizes(element)}`);
+            }
+        }
+        if (out.length) problems.push(`${name(element)}: ${out.join(', ')}`);
+    }
+    return {
+        problems,
+        code: slide.querySelectorAll('.jp-CodeCell .jp-InputArea').length,
+        plots: [...slide.querySelectorAll('.js-plotly-plot')].map((plot) => ({
+            drawn: plot._fullLayout !== undefined && plot.querySelector('.main-svg') !== null,
+            height: plot.getBoundingClientRect().height,
+        })),
+        zoom: slide.querySelector('.lnviz-fit') ? slide.querySelector('.lnviz-fit').style.zoom : null,
+    };
+}"""
+
+#: The slide's content has been fitted (the slides' own script marks it), after any layout change.
+_SLIDE_FITTED_JS = "() => Reveal.getCurrentSlide().dataset.lnvizFit === 'done'"
+SLIDE_FIT_TIMEOUT_MS = 15_000
+
+
+@dataclass
+class SlideFit:
+    """One slide as shown at 1280x720: its position, what does not fit, the code and plots it shows."""
+
+    index: int
+    h: int
+    v: int
+    problems: list[str]
+    code: int
+    plots: list[dict]
+    zoom: str | None
+
+
+def _fit_every_slide(page: Page, screenshots: dict[int, Path] | None = None) -> list[SlideFit]:
+    """Show each slide of the deck open in `page` (reveal.js started, MathJax done), with no transition,
+    and measure it once its content is fitted; screenshot the slides named in `screenshots`."""
+    page.evaluate("() => Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+    fits = []
+    for index, where in enumerate(page.evaluate("() => Reveal.getSlides().map((s) => Reveal.getIndices(s))")):
+        h, v = where["h"], where.get("v") or 0
+        page.evaluate("([h, v]) => Reveal.slide(h, v)", [h, v])
+        try:
+            page.wait_for_function(_SLIDE_FITTED_JS, timeout=SLIDE_FIT_TIMEOUT_MS)
+        except PlaywrightTimeoutError:
+            fits.append(SlideFit(index, h, v, ["the slide was never marked fitted"], 0, [], None))
+            continue
+        state = page.evaluate(_SLIDE_FIT_JS)
+        fits.append(SlideFit(index, h, v, **state))
+        if screenshots and index in screenshots:
+            screenshots[index].parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshots[index]))
+    return fits
+
+
+def _open_slides(page: Page, name: str) -> None:
+    """Wait until reveal.js has started and MathJax has typeset the deck open in `page`."""
+    page.wait_for_function("() => typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30_000)
+    page.wait_for_function(_TYPESET_JS, timeout=TYPESET_TIMEOUT_MS)
+
+
+def _screenshots_of(lesson: Path, types: list[str | None], cells: list) -> dict[int, Path]:
+    """Slides of `lesson` worth looking at: its first one and each slide that shows a panel's figure."""
+    shots = {0: SCREENSHOTS / f"{lesson.stem}-slide-00.png"}
+    index = -1
+    for cell, slide_type in zip(cells, types):
+        index += slide_type in ("slide", "subslide")
+        if cell.cell_type == "code" and slide_type != "skip" and "Panel(" in cell.source:
+            shots[index] = SCREENSHOTS / f"{lesson.stem}-slide-{index:02d}.png"
+    return shots
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
+def test_every_slide_fits_1280x720_and_shows_no_code(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+    path = exported.slides(lesson)
+    notebook = jupytext.read(lesson)
+    types = _slide_types(notebook)
+    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
+        _open_slides(page, path.name)
+        fits = _fit_every_slide(page, _screenshots_of(lesson, types, notebook.cells))
+        assert errors == [], f"{path.name}: uncaught exceptions {errors}"
+    assert outside == [], f"{path.name} asked the network for {outside}"
+    assert len(fits) == types.count("slide") + types.count("subslide")
+    failures = [f"slide {f.index} ({f.h}, {f.v}): {problem}" for f in fits for problem in f.problems]
+    assert failures == [], f"{path.name}: {len(failures)} things do not fit 1280x720:\n" + "\n".join(failures[:40])
+    showing_code = [f.index for f in fits if f.code]
+    assert showing_code == [], f"{path.name}: slides {showing_code} show code"
+    undrawn = [f.index for f in fits for plot in f.plots if not plot["drawn"] or plot["height"] < 100]
+    assert undrawn == [], f"{path.name}: slides {undrawn} show a plot undrawn or squashed"
+
+
+def test_slides_leave_out_code_and_the_page_keeps_it(fixture_export: export.Exported) -> None:
+    page = fixture_export.html.read_text(encoding="utf-8")
+    slides = fixture_export.slides.read_text(encoding="utf-8")
+    editors = len([cell for cell in FIXTURE_CELLS if cell.cell_type == "code"])
+    assert page.count('class="jp-CodeMirrorEditor') == editors, "the page lost code"
+    assert slides.count('class="jp-CodeMirrorEditor') == 0 and "PoolingPanel" not in slides, "the slides show code"
+    # the outputs stay: the panel's controls and its figure, tqdm's bar
+    assert "normalization: layer norm" in slides and "100%" in slides
+    assert slides.count('class="plotly-graph-div"') == 3
+
+
+@pytest.mark.browser
+def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Exported, offline_browser: Browser) -> None:
+    # The fixture has no slide tags: one slide holds its text, the panel, two more figures and tqdm's bar,
+    # far taller than 720 px. Its figures give up height, then the slide zooms out: nothing is cut off.
+    path = fixture_export.slides
+    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
+        _open_slides(page, path.name)
+        [fit] = _fit_every_slide(page, {0: SCREENSHOTS / "fixture-full-slide.png"})
+        # each figure's height as built (recorded by the slides' script) and as shown
+        heights = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')]"
+            ".map((p) => [Number(p.dataset.lnvizHeight), p._fullLayout.height])"
+        )
+        assert errors == []
+    assert outside == []
+    assert fit.problems == [], "\n".join(fit.problems)
+    assert fit.code == 0 and len(fit.plots) == 3
+    # each figure gave up height, down to the floor and no further
+    assert all(now < before for before, now in heights), heights
+    assert all(now >= min(before, export.SLIDE_FIGURE_MIN_HEIGHT) - 1 for before, now in heights), heights
+    assert fit.zoom not in (None, "", "1"), "expected the slide zoomed out once its figures are at their floor"
