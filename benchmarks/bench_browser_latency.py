@@ -237,6 +237,7 @@ def main() -> int:
         notebooks = [n for n in notebooks if any(n.startswith(prefix) for prefix in args.lessons)]
     os.environ["LNVIZ_QUICK"] = "1"  # the kernels inherit it from the server
     results: list[Result] = []
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lnviz-latency-") as tmp:
         root, state = Path(tmp) / "root", Path(tmp) / "state"
         (root / "notebooks").mkdir(parents=True)
@@ -251,6 +252,9 @@ def main() -> int:
                         context = browser.new_context(viewport=VIEWPORT)
                         try:
                             results += measure_lesson(context.new_page(), lab, f"notebooks/{name}", args.repeats)
+                        except RuntimeError as error:  # a lesson that does not run: report it, go on
+                            failed.append(str(error))
+                            print(error)
                         finally:
                             context.close()
                             shutdown_kernels(lab)
@@ -263,7 +267,9 @@ def main() -> int:
     missed = [f"{r.lesson} {r.panel}.{r.label}" for r in results if not r.ok()]
     if missed:
         print("missed the latency target: " + ", ".join(missed))
-    return 1 if missed and args.check else 0
+    for error in failed:
+        print("not measured: " + error.splitlines()[0])
+    return 1 if (missed or failed) and args.check else 0
 
 
 if __name__ == "__main__":
