@@ -215,7 +215,12 @@ def export(args: list[str]) -> int:
 
 def present(args: list[str]) -> int:
     python = setup("present")
-    return subprocess.call([str(python), "-m", "lnviz.present", *args], cwd=ROOT)
+    process = subprocess.Popen([str(python), "-m", "lnviz.present", *args], cwd=ROOT)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            pass  # Ctrl-C reached lnviz.present too: it stops Voila and removes its temporary files
 
 
 def main(argv: list[str]) -> int:
