@@ -111,7 +111,8 @@ def batch_dependence_figure(curve: DependenceCurve, batch_size: int) -> go.Figur
         rows=1,
         cols=2,
         column_widths=[0.62, 0.38],
-        horizontal_spacing=0.1,
+        # room for the right plot's tick labels and y-axis title, which otherwise lie over the left plot
+        horizontal_spacing=0.17,
         subplot_titles=("output for one case, unit by unit", "as the batch shrinks"),
         # the legend wraps into four rows beside the file browser on a projector
         figure=go.Figure(layout=style.base_layout(height=580, margin=dict(t=120, b=70 + 4 * style.LEGEND_ROW))),

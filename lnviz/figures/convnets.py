@@ -376,7 +376,8 @@ def conv_training_figure(
     fig = make_subplots(
         rows=1,
         cols=2,
-        horizontal_spacing=0.1,
+        # room for the right plot's tick labels and y-axis title, which otherwise lie over the left plot
+        horizontal_spacing=0.18,
         subplot_titles=("training loss", ""),
         figure=go.Figure(
             layout=style.base_layout(height=520, margin=dict(l=60, r=20, t=120, b=70 + 2 * style.LEGEND_ROW))
