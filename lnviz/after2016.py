@@ -49,7 +49,7 @@ def pattern(n_hidden: int = 16, seed: int = 0, dtype: torch.dtype = torch.float6
 
 @dataclass(frozen=True)
 class Recentering:
-    """One row `a`: (H,) = scale * pattern + shift, its LN and RMS norm outputs (H,) each (gain 1, no
+    """One row `a`: (H,) = scale * (pattern + shift), its LN and RMS norm outputs (H,) each (gain 1, no
     eps), and how far each output moved from that of the plain pattern (relative Frobenius norm)."""
 
     shift: float
@@ -64,13 +64,14 @@ class Recentering:
 def recentering(shift: float, scale: float = 1.0, n_hidden: int = 16, seed: int = 0) -> Recentering:
     """Shift and scale a zero-mean row and normalize it with LN and with RMS norm.
 
-    The pattern has mean 0, so at shift 0 the two agree: RMS(a) is then the std of a. Scaling moves
-    neither (both divide it out); shifting moves only RMS norm, which subtracts no mean.
+    The pattern has mean 0, so at shift 0 the two agree: RMS(a) is then the std of a. The scale
+    multiplies the shifted row, every a_i by the same factor, so it moves neither output at any shift
+    (both divide it out); shifting moves only RMS norm, which subtracts no mean.
     """
     if not scale > 0:
         raise ValueError(f"recentering expected scale > 0, got scale={scale!r}")
     base = pattern(n_hidden, seed)
-    a = scale * base + shift
+    a = scale * (base + shift)
     layer = LF.layer_norm(a, n_hidden, eps=0.0)  # eq. (3) and (4), g = 1, b = 0
     rms = LF.rms_norm(a, n_hidden, eps=0.0)  # Zhang and Sennrich, eq. (4), g = 1
 

@@ -49,10 +49,10 @@ from lnviz.panels import EpsConventionPanel, NormPositionPanel, RecenteringPanel
 #
 # Their bet: the re-scaling is what helps training, the re-centering is not worth its cost.
 #
-# **Predict.** The row below has mean 0, so at first both norms give the same output. What happens to
-# each output when you add the same number $c$ to every $a_i$ (the shift)? When you multiply every
-# $a_i$ by the same factor (the scale)? What does RMS norm output when the shift is much larger than the
-# row's own spread?
+# **Predict.** The pattern below has mean 0, so without a shift both norms give the same output. The
+# panel starts with the same number $c = 1$ added to every $a_i$ (the shift): which output moves, and
+# which does not? (Set the shift to 0 to compare.) What happens when you multiply every $a_i$ by the same
+# factor (the scale)? What does RMS norm output when the shift is much larger than the row's own spread?
 
 # %% slideshow={"slide_type": "subslide"}
 recentering = RecenteringPanel()
@@ -83,7 +83,7 @@ table_figure({m: table[m] for m in rows}, {m: measured[m] for m in rows})
 # than with layer norm, across their models and frameworks. Below, one forward and backward pass of each
 # on a batch of 128 cases of 256 units, raced against each other, in two pairs implemented alike:
 # torch's `F.rms_norm` against `F.layer_norm`, and the equations written out as elementary tensor
-# operations (`lnviz.functional`). A ratio below 1 means RMS norm is faster.
+# operations (`lnviz.nn.functional`). A ratio below 1 means RMS norm is faster.
 #
 # Timings depend on the machine, its load and the torch build, so your numbers will differ; the
 # thorough measurement over several sizes is `benchmarks/bench_rmsnorm.py`.
@@ -120,7 +120,7 @@ for pair, ratio in speed.items():
 # Below, a tiny decoder-only Transformer (`lnviz.nn.transformer.TinyTransformer`, Xavier-initialized as
 # is usual for Transformers) reads 32 sequences of 16 random tokens and predicts the next token. Each
 # bar is the gradient norm of one layer's feed-forward weights $W_1, W_2$ at initialization: post-LN on
-# the left, pre-LN on the right, on one log scale.
+# the left, pre-LN on the right, on one scale that starts at zero.
 #
 # **Predict.** In a post-LN stack of 12 layers, does the first layer or the last get the larger
 # gradient? In a pre-LN stack? As you add layers, what happens to the last layer's gradient in each?

@@ -297,6 +297,15 @@ def test_claim_post_ln_gradients_grow_towards_the_output_and_pre_ln_do_not():
     assert all(0.3 < g < 1 for g in growths["pre"]), growths
 
 
+def test_claim_at_12_layers_post_ln_last_layer_gets_two_to_six_times_pre_lns():
+    """8.2: for the five initializations the notebook prints, post-LN's last layer gets about two to six
+    times pre-LN's gradient, and pre-LN's last layer about half its first's."""
+    for seed in range(5):
+        profiles = A.gradient_profiles(12, 32, "layer", seed)
+        assert 2 < (profiles.post[-1] / profiles.pre[-1]).item() < 6, seed
+        assert 0.35 < A.growth(profiles.pre) < 0.65, seed
+
+
 @pytest.mark.parametrize("n_layers, d_model, norm", [(6, 16, "layer"), (8, 64, "layer"), (12, 32, "rms")])
 def test_claim_post_ln_grows_more_than_pre_ln_for_every_seed(n_layers, d_model, norm):
     growths = A.growth_by_seed(n_layers, d_model, norm, seeds=(0, 1, 2))
@@ -394,7 +403,9 @@ def test_recentering_figure_shows_the_row_and_both_outputs():
     assert len(fig.data) == 3
     for trace, values in zip(fig.data, (rec.a, rec.layer, rec.rms)):
         np.testing.assert_allclose(trace.y, values.numpy())
-    assert f"{rec.rms_change:.2f}" in fig.layout.title.text and "shift +2.00, scale 0.50" in fig.layout.title.text
+    title = fig.layout.title.text
+    assert "shift c = +2.00, scale 0.50" in title and rec.layer_change < 1e-9
+    assert f"layer norm's output did not move; RMS norm's moved by {100 * rec.rms_change:.2g}%" in title
     other = A.recentering(-1.0, 0.5)
     figs.apply(fig, figs.recentering_update(other))
     np.testing.assert_allclose(fig.data[2].y, other.rms.numpy())
@@ -407,7 +418,10 @@ def test_gradient_norms_figure_puts_post_and_pre_side_by_side():
     np.testing.assert_allclose(fig.data[0].y, post.numpy())
     np.testing.assert_allclose(fig.data[1].y, pre.numpy())
     assert list(fig.data[0].x) == [1, 2, 3]
-    assert fig.layout.yaxis.type == "log"
+    # bars from zero on a linear scale, on both sides (shared): a bar's length is its value
+    assert fig.layout.yaxis.type in (None, "linear") and fig.layout.yaxis.rangemode == "tozero"
+    assert fig.layout.yaxis2.matches == "y"
+    assert "W₁, W₂" in fig.layout.yaxis.title.text
     title = fig.layout.title.text
     assert "4.00 post-LN" in title and "0.50 pre-LN" in title and "8.0x" in title
 
@@ -453,6 +467,32 @@ def test_recentering_panel_shift_moves_rms_norm_only_and_scale_moves_neither():
     panel.controls["shift"].value = 3.0
     np.testing.assert_allclose(panel.figure.data[1].y, layer, atol=1e-12)
     assert np.abs(np.asarray(panel.figure.data[2].y) - rms).max() > 0.1
+
+
+@pytest.mark.parametrize("shift", [-3.0, 1.0])
+def test_scaling_a_shifted_row_moves_neither_output_either(shift):
+    """8.1: "The scale moves neither output", at the shift the panel starts with too: it multiplies
+    every a_i, the shift included."""
+    plain = A.recentering(shift, 1.0)
+    for scale in (0.1, 10.0):
+        rec = A.recentering(shift, scale)
+        torch.testing.assert_close(rec.a, scale * plain.a)
+        torch.testing.assert_close(rec.layer, plain.layer)
+        torch.testing.assert_close(rec.rms, plain.rms)
+
+
+def test_recentering_panel_starts_where_layer_norm_and_rms_norm_differ():
+    """8.1: the panel opens on a shift, so the figure shows RMS norm moving and layer norm not; at
+    shift 0 (the pattern has mean 0) the two outputs coincide."""
+    panel = RecenteringPanel()
+    assert panel.controls["shift"].value != 0
+    layer, rms = np.asarray(panel.figure.data[1].y), np.asarray(panel.figure.data[2].y)
+    np.testing.assert_allclose(layer, A.pattern(16, 0).numpy(), atol=1e-12)
+    assert np.abs(rms - layer).max() > 0.3
+    assert "layer norm's output did not move; RMS norm's moved by" in panel.figure.layout.title.text
+    panel.controls["shift"].value = 0.0
+    np.testing.assert_allclose(panel.figure.data[2].y, panel.figure.data[1].y, atol=1e-12)
+    assert "RMS norm's did not move" in panel.figure.layout.title.text
 
 
 def test_norm_position_panel_acts_on_release_and_computes_each_setting_once(monkeypatch):

@@ -34,12 +34,19 @@ def _base(**layout) -> go.Figure:
 # ----------------------------------------------------------------------------------------------------
 
 
+def _moved(output: str, change: float) -> str:
+    """How far `output` moved from the plain pattern's, in words: a change at rounding level is none."""
+    return f"{output} did not move" if change < 1e-9 else f"{output} moved by {100 * change:.2g}%"
+
+
 def recentering_update(rec: Recentering) -> Update:
     """Left: the row a (H,). Right: its LN and RMS norm outputs, unit by unit."""
     units = np.arange(rec.a.shape[0])
     title = (
-        f"shift {rec.shift:+.2f}, scale {rec.scale:.2f}: LN output moved {rec.layer_change:.1e},<br>"
-        f"RMS norm output moved {rec.rms_change:.2f}"
+        f"shift c = {rec.shift:+.2f}, scale {rec.scale:.2f}:<br>"
+        + _moved("layer norm's output", rec.layer_change)
+        + "; "
+        + _moved("RMS norm's", rec.rms_change)
     )
     return Update(
         traces=[dict(x=units, y=_np(rec.a)), dict(x=units, y=_np(rec.layer)), dict(x=units, y=_np(rec.rms))],
@@ -56,7 +63,7 @@ def recentering_figure(rec: Recentering, h_range: float = 3.5) -> go.Figure:
         horizontal_spacing=0.1,
         # two-line titles: a subplot is about 250 px wide beside the file browser on a projector
         figure=_base(height=500, margin=dict(t=120, b=70 + style.LEGEND_ROW)),
-        subplot_titles=("summed inputs<br>a = scale * pattern + c", "normalized, gain 1"),
+        subplot_titles=("summed inputs<br>a = scale · (pattern + c)", "normalized, gain 1"),
     )
     fig.add_bar(name="a", marker_color=style.PALETTE[0], row=1, col=1, showlegend=False)
     fig.add_scatter(
@@ -99,8 +106,8 @@ def gradient_norms_update(profiles: GradientProfiles) -> Update:
 
 
 def gradient_norms_figure(profiles: GradientProfiles, max_layers: int = 12) -> go.Figure:
-    """Per-layer gradient norms at initialization, post-LN and pre-LN side by side on one log scale;
-    the layer axis is fixed to `max_layers`."""
+    """Per-layer gradient norms at initialization, post-LN and pre-LN side by side on one linear scale
+    from zero; the layer axis is fixed to `max_layers`."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -119,8 +126,10 @@ def gradient_norms_figure(profiles: GradientProfiles, max_layers: int = 12) -> g
         )
     # every other layer labelled: twelve labels a subplot stack on each other at a projector's width
     fig.update_xaxes(title="layer (1 = next to the input)", range=[0.5, max_layers + 0.5], tick0=1, dtick=2)
-    # few labels: on a range within one decade plotly writes one every 0.02, stacked on each other
-    fig.update_yaxes(title="gradient norm of W1, W2", type="log", nticks=5, row=1, col=1)
+    # from zero on a linear scale: a bar's length must be its value. On a log axis (or one starting near
+    # the smallest bar) 0.1882 beside 0.1860 would look like a full bar beside a stub. The norms of a
+    # setting differ by less than a factor of 10, so none is too short to see. Few labels: the plot is short.
+    fig.update_yaxes(title="gradient norm of W₁, W₂", rangemode="tozero", nticks=5, row=1, col=1)
     fig.update_layout(title=dict(font=dict(size=style.FONT_SIZE)))
     return apply(fig, gradient_norms_update(profiles))
 

@@ -16,10 +16,12 @@ from lnviz.style import METHOD_NAMES
 class RecenteringPanel(Panel):
     """Shift and scale one case's summed inputs: LN's output never moves, RMS norm's moves with the shift."""
 
-    def __init__(self, n_hidden: int = 16, seed: int = 0):
+    def __init__(self, shift: float = 1.0, n_hidden: int = 16, seed: int = 0):
+        """shift: the initial shift c. Not 0: the pattern has mean 0, so at c = 0 the two outputs coincide
+        and the figure would hide what the lesson is about until the slider moves."""
         self.n_hidden, self.seed = n_hidden, seed
         controls = {
-            "shift": slider(widgets.FloatSlider, "shift c", min=-5.0, max=5.0, value=0.0, step=0.1),
+            "shift": slider(widgets.FloatSlider, "shift c", min=-5.0, max=5.0, value=shift, step=0.1),
             "scale": slider(widgets.FloatLogSlider, "scale", base=10, min=-1, max=1, value=1.0, step=0.05),
         }
         self.controls = controls

@@ -128,8 +128,8 @@ class ConvTrainingPanel(TrainingPanel):
         controls = {
             # A selection of values, not a FloatLogSlider: the browser snaps a float slider's value to its
             # step and sends the snapped value back, so a target set to the unnormalized net's final loss
-            # (0.469) became 0.501 in the figure while the printout said 0.469. A selection keeps the
-            # exact value the code gives it (`_fit_target` adds it to the options).
+            # (say 0.469) would turn into 0.501 in the figure while the printout says 0.469. A selection
+            # keeps the exact value the code gives it (`_fit_target` adds it to the options).
             "target": slider(
                 widgets.SelectionSlider,
                 "target loss",
