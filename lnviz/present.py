@@ -171,10 +171,14 @@ def serve(source: Path, options: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m lnviz.present NN [Voila options]`: serve lesson NN; 2 with a usage message on bad input."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help"):
+    if argv and argv[0] in ("-h", "--help"):
         print(usage())
-        return 0 if argv else 2
+        return 0
+    if not argv:
+        print(f"expected a lesson\n\n{usage()}", file=sys.stderr)
+        return 2
     name, options = argv[0], argv[1:]
     if name.startswith("-"):
         print(f"expected a lesson before the Voila options, got {name!r}\n\n{usage()}", file=sys.stderr)
@@ -187,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import voila  # noqa: F401
     except ImportError:
-        print("Voila is not installed: `python3 dev.py present NN` installs it (pip install 'lnviz[present]')")
+        print(
+            "Voila is not installed: `python3 dev.py present NN` installs it (pip install 'lnviz[present]')",
+            file=sys.stderr,
+        )
         return 2
     return serve(source, options)
 
