@@ -198,7 +198,7 @@ def border_update(stats: BorderStatistics, channel: int | None = None) -> Update
     title = (
         f"{style.METHOD_NAMES[stats.norm]} net, {_channel_name(channel)}: {rare:.0%} of the positions<br>"
         f"turn on for fewer than 1 digit in 10; std of a {ring_std[0]:.3f} at the edge,<br>"
-        f"{ring_std[-1]:.3f} in the centre; layer norm's sigma {sigma.mean():.3f} on average"
+        f"{ring_std[-1]:.3f} in the centre; layer norm's σₙ {sigma.mean():.3f} on average"
     )
     return Update(
         traces=[
@@ -228,7 +228,7 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
         # two-line titles above, four legend rows below: the figure is ~590 px wide beside the file browser
         subplot_titles=(
             "how often a > 0<br>(turned on)",
-            "layer norm's sigma<br>(eq. 3) per digit",
+            "layer norm's σₙ<br>(eq. 3) per digit",
             "std of a within a digit, by distance to the edge",
         ),
         figure=go.Figure(
@@ -263,7 +263,7 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
         fill="toself",
         fillcolor="rgba(0, 158, 115, 0.2)",
         line=dict(width=0),
-        name="layer norm's sigma, 10%-90% of digits",
+        name="layer norm's σₙ, 10%-90% of digits",
         hoverinfo="skip",
     )
     fig.add_scatter(
@@ -271,16 +271,16 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
         col=1,
         mode="lines",
         line=dict(color=green, width=3),
-        name="layer norm's sigma, mean",
-        hovertemplate="layer norm: sigma %{y:.3f} on average<extra></extra>",
+        name="layer norm's σₙ, mean",
+        hovertemplate="layer norm: σₙ %{y:.3f} on average<extra></extra>",
     )
     fig.add_scatter(
         row=2,
         col=1,
         mode="lines",
         line=dict(color=blue, dash="dash", width=3),
-        name="batch norm's sigma",
-        hovertemplate="batch norm: sigma %{y:.3f}<extra></extra>",
+        name="batch norm's σ",
+        hovertemplate="batch norm: σ %{y:.3f}<extra></extra>",
     )
     fig.add_scatter(
         row=1,
@@ -288,7 +288,7 @@ def border_figure(stats: BorderStatistics, channel: int | None = None) -> go.Fig
         mode="markers",
         marker=dict(color=green, size=6, opacity=0.6),
         showlegend=False,
-        hovertemplate="%{x:.0%} of the units on: sigma %{y:.3f}<extra></extra>",
+        hovertemplate="%{x:.0%} of the units on: σₙ %{y:.3f}<extra></extra>",
     )
     fig.update_xaxes(range=[-0.5, side - 0.5], showgrid=False, constrain="domain", row=1, col=1)
     fig.update_yaxes(range=[side - 0.5, -0.5], showgrid=False, scaleanchor="x", constrain="domain", row=1, col=1)
