@@ -38,9 +38,11 @@
 
 # %% slideshow={"slide_type": "skip"}
 import torch
+from IPython.display import display
 
 import lnviz
 from lnviz import batch_vs_layer as bvl
+from lnviz.exercises import check_batch_norm, check_layer_norm
 from lnviz.panels import BatchDependencePanel, GainBiasPanel, PoolingPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -68,6 +70,54 @@ pooling
 #   time step needs its own statistics (notebook 3).
 # - The title gives the pooled mean and standard deviation: a column has the unit's own level and spread,
 #   a row mixes the levels of all the units.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write the two normalizations yourself, for a mini-batch `x` of shape (cases, hidden units)
+# and a gain and a bias of shape (hidden units,). Each function returns $\frac{g}{\sigma}(x - \mu) + b$
+# with $\sigma = \sqrt{\text{variance} + \epsilon}$ (the $\epsilon$ that torch adds inside the square
+# root); the only difference is the axis of $\mu$ and $\sigma$. Replace `raise NotImplementedError` and
+# run the cell after it: the box says "Passed", or names the mistake it recognizes and points at the equation.
+
+
+# %%
+def layer_norm(x, gain, bias, eps):
+    """Eq. (3): mu and sigma of each case, over its hidden units."""
+    raise NotImplementedError  # your code here
+
+
+def batch_norm(x, gain, bias, eps):
+    """Eq. (2), training mode: mu and sigma of each hidden unit, over the cases of the mini-batch."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+display(check_layer_norm(layer_norm))
+check_batch_norm(batch_norm)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `layer_norm_solution` and `batch_norm_solution`, so running it leaves your functions as they are.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def layer_norm_solution(x, gain, bias, eps):
+    ### BEGIN SOLUTION
+    mu = x.mean(dim=-1, keepdim=True)  # eq. (3): over the H hidden units of each case
+    var = ((x - mu) ** 2).mean(dim=-1, keepdim=True)  # divided by H, not H - 1
+    return gain * (x - mu) / torch.sqrt(var + eps) + bias
+    ### END SOLUTION
+
+
+def batch_norm_solution(x, gain, bias, eps):
+    ### BEGIN SOLUTION
+    mu = x.mean(dim=0, keepdim=True)  # eq. (2): over the B cases of the mini-batch
+    var = ((x - mu) ** 2).mean(dim=0, keepdim=True)
+    return gain * (x - mu) / torch.sqrt(var + eps) + bias
+    ### END SOLUTION
+
+
+display(check_layer_norm(layer_norm_solution))
+check_batch_norm(batch_norm_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1.2 Batch norm's output for one case depends on the rest of its mini-batch

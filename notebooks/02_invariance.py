@@ -41,6 +41,7 @@
 
 # %% slideshow={"slide_type": "skip"}
 from lnviz import invariance
+from lnviz.exercises import check_table1
 from lnviz.figures import table_figure
 from lnviz.panels import InvariancePanel
 
@@ -77,6 +78,81 @@ panel
 #   unit now weighs more in the case's $\mu$ and $\sigma$.
 # - Invariant curves sit at $10^{-16}$ whatever the magnitude; the others rise with it. There is
 #   nothing in between: invariance is exact, not approximate.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write down your Table 1 before 2.3 shows the measured one: replace every `...` below
+# with `True` (the method's output $h$ stays the same under the transformation) or `False`. Use your
+# predictions from 2.1 and what the panel showed; for a cell you are unsure of, set the panel to that
+# method and transformation. The check names every wrong cell and the panel setting that shows it.
+
+# %%
+table1 = {
+    "batch": {
+        "weight_matrix_rescaling": ...,
+        "weight_matrix_recentering": ...,
+        "weight_vector_rescaling": ...,
+        "dataset_rescaling": ...,
+        "dataset_recentering": ...,
+        "case_rescaling": ...,
+    },
+    "weight": {
+        "weight_matrix_rescaling": ...,
+        "weight_matrix_recentering": ...,
+        "weight_vector_rescaling": ...,
+        "dataset_rescaling": ...,
+        "dataset_recentering": ...,
+        "case_rescaling": ...,
+    },
+    "layer": {
+        "weight_matrix_rescaling": ...,
+        "weight_matrix_recentering": ...,
+        "weight_vector_rescaling": ...,
+        "dataset_rescaling": ...,
+        "dataset_recentering": ...,
+        "case_rescaling": ...,
+    },
+}
+
+# %%
+check_table1(table1)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It is named
+# `table1_solution`, so running it leaves your table as it is.
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+### BEGIN SOLUTION
+table1_solution = {
+    # mu_i, sigma_i over the mini-batch, per unit: a unit's scale and level over the data are forgotten
+    "batch": {
+        "weight_matrix_rescaling": True,
+        "weight_matrix_recentering": False,  # gamma^T x differs from case to case
+        "weight_vector_rescaling": True,
+        "dataset_rescaling": True,
+        "dataset_recentering": True,
+        "case_rescaling": False,  # one case's factor moves the batch's statistics unevenly
+    },
+    # mu_i = 0, sigma_i = ||w_i||: only the length of each weight vector is forgotten
+    "weight": {
+        "weight_matrix_rescaling": True,
+        "weight_matrix_recentering": False,
+        "weight_vector_rescaling": True,
+        "dataset_rescaling": False,
+        "dataset_recentering": False,
+        "case_rescaling": False,
+    },
+    # mu, sigma of each case over its H units: the case's own scale and level are forgotten
+    "layer": {
+        "weight_matrix_rescaling": True,
+        "weight_matrix_recentering": True,  # the same gamma^T x for every unit of a case
+        "weight_vector_rescaling": False,  # that unit weighs more in the case's mu and sigma
+        "dataset_rescaling": True,
+        "dataset_recentering": False,  # x + gamma adds W gamma, different for each unit
+        "case_rescaling": True,
+    },
+}
+### END SOLUTION
+check_table1(table1_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2.3 The whole table, measured

@@ -35,7 +35,10 @@
 # supplement's LN-LSTM) and recurrent batch norm (`norm="batch"`, gains starting at 0.1).
 
 # %% slideshow={"slide_type": "skip"}
+import torch
+
 from lnviz import dynamics
+from lnviz.exercises import check_ln_rnn_step
 from lnviz.figures import dynamics_animation
 from lnviz.panels import DynamicsPanel, StepStatisticsPanel
 
@@ -65,6 +68,40 @@ dynamics_animation(runs)
 #   $\sigma^t$ are recomputed at each step for each case.
 # - Recurrent batch norm also holds it fixed, at its gain 0.1, using the statistics of each step's
 #   mini-batch.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write one step of the layer-normalized RNN, eq. (4), with $f = \tanh$: `x` holds the
+# inputs $x^t$ (cases, inputs), `h` the previous hidden state $h^{t-1}$ (cases, $H$); `weight_ih` is
+# $W_{xh}$ ($H$, inputs) and `weight_hh` is $W_{hh}$ ($H$, $H$), as torch stores them (so $W_{xh} x^t$ is
+# `x @ weight_ih.T`); `gain` and `bias` have shape ($H$,). Take $\sigma^t$ as
+# $\sqrt{\text{variance} + \epsilon}$. Replace `raise NotImplementedError` and run the check.
+
+
+# %%
+def ln_rnn_step(x, h, weight_ih, weight_hh, gain, bias, eps):
+    """Eq. (4): the new hidden state h^t, of shape (cases, H)."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+check_ln_rnn_step(ln_rnn_step)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `ln_rnn_step_solution`, so running it leaves your function as it is.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def ln_rnn_step_solution(x, h, weight_ih, weight_hh, gain, bias, eps):
+    ### BEGIN SOLUTION
+    a = x @ weight_ih.T + h @ weight_hh.T  # the summed inputs a^t, normalized once, as a sum
+    mu = a.mean(dim=-1, keepdim=True)  # over the H hidden units of each case, at this step
+    sigma = torch.sqrt(((a - mu) ** 2).mean(dim=-1, keepdim=True) + eps)
+    return torch.tanh(gain / sigma * (a - mu) + bias)
+    ### END SOLUTION
+
+
+check_ln_rnn_step(ln_rnn_step_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3.2 Move the weights and the inputs
