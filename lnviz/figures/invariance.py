@@ -85,7 +85,8 @@ def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=2,
-        horizontal_spacing=0.12,
+        # room for the right plot's tick labels and y-axis title, which otherwise lie over the left plot
+        horizontal_spacing=0.2,
         # two lines each: a figure beside the file browser on a projector gives a subplot ~250 px
         subplot_titles=("after vs before<br>(diagonal = unchanged)", "deviation<br>vs magnitude"),
         # the legend's names grow where curves coincide ("RMS norm (≈ layer norm here)"): up to three rows
@@ -124,7 +125,7 @@ def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
     )
     fig.update_xaxes(title="before", range=[-lim, lim], row=1, col=1)
     fig.update_yaxes(title="after", range=[-lim, lim], row=1, col=1)
-    fig.update_xaxes(title="magnitude (log-factor or shift)", row=1, col=2)
+    fig.update_xaxes(title="magnitude<br>(log-factor or shift)", row=1, col=2)
     fig.update_yaxes(
         title="relative deviation", type="log", range=[-17.5, 1], exponentformat="power", dtick=4, row=1, col=2
     )
