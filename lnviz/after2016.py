@@ -242,10 +242,10 @@ class Convention:
 
 
 CONVENTIONS: dict[str, Convention] = {
-    "torch": Convention("torch: eps 1e-5 inside the sqrt", 1e-5, True),
-    "keras": Convention("Keras: eps 1e-3 inside the sqrt", 1e-3, True),
-    "lua": Convention("authors' Lua code: eps 1e-5 outside", 1e-5, False),
-    "none": Convention("no eps (the paper's eq. (3))", 0.0, True),
+    "torch": Convention("torch: ε = 10⁻⁵ inside the √", 1e-5, True),
+    "keras": Convention("Keras: ε = 10⁻³ inside the √", 1e-3, True),
+    "lua": Convention("authors' Lua code: ε = 10⁻⁵ outside the √", 1e-5, False),
+    "none": Convention("no ε (the paper's eq. (3))", 0.0, True),
 }
 
 

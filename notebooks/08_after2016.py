@@ -192,7 +192,7 @@ eps_panel
 zero_row, flat_row = torch.zeros(1, 8), torch.full((1, 8), 0.1)
 for name, convention in after2016.CONVENTIONS.items():
     zero, flat = after2016.normalize(zero_row, name)[0, 0], after2016.normalize(flat_row, name)[0, 0]
-    print(f"{convention.label:<40} all zeros -> {zero:.2g}    all 0.1 -> {flat:.2g}")
+    print(f"{convention.label:<42} all zeros → {zero:.2g}    all 0.1 → {flat:.2g}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # A row of zeros (a padding position, say) gives NaN without $\epsilon$, which then spreads through
