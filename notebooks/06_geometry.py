@@ -73,9 +73,9 @@ plane_panel
 # - Double $\lVert w \rVert$ and the gradient halves (the green line has slope $-1$ on the log-log
 #   axes). The angle a step turns $w$ by falls four times (slope $-2$), once it is small.
 # - Put $w$ near the origin with a large learning rate ($\lVert w \rVert = 0.25$, 90°, learning rate 1):
-#   the first step throws $w$ far out, past $\lVert w \rVert = 7$ and to within 2° of the teacher's
-#   direction; after it each step turns $w$ by less than a fifth of a degree. The gradient was large
-#   because $w$ was short; the step it takes makes $w$ long.
+#   the first step throws $w$ far out (the plot's axes widen to follow it), past $\lVert w \rVert = 7$ and
+#   to within 2° of the teacher's direction; after it each step turns $w$ by less than a fifth of a degree.
+#   The gradient was large because $w$ was short; the step it takes makes $w$ long.
 #
 # The same numbers along one ray, 90° from the teacher, with learning rate 0.3. The last column is
 # the paper's Riemannian metric (section 5.2.1) in the direction at right angles to $w$: how much the
