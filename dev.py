@@ -6,6 +6,9 @@
     python3 dev.py export [NAMES] [--out DIR]  set up, then render every notebook, executed, to a
                                                self-contained HTML page and to reveal.js slides
                                                (build/lectures/ by default; --help for the options)
+    python3 dev.py export --student [--out DIR]
+                                               set up, then write every lesson without its solutions,
+                                               as .ipynb and .py, for a course (build/student/ by default)
     python3 dev.py present NN [Voila options]  set up, then serve lesson NN with Voila on 127.0.0.1:
                                                prose, equations and live panels, code hidden
 
@@ -210,6 +213,9 @@ def test(args: list[str]) -> int:
 
 def export(args: list[str]) -> int:
     python = setup("")
+    if "--student" in args:  # the lessons without their solutions, for a course (lnviz.student)
+        rest = [a for a in args if a != "--student"]
+        return subprocess.call([str(python), "-m", "lnviz.student", *rest], cwd=ROOT)
     return subprocess.call([str(python), "-m", "lnviz.export", *args], cwd=ROOT)
 
 
