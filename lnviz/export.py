@@ -73,9 +73,10 @@ SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
 SLIDE_MARGIN = 0.04
 #: How far reveal.js may scale the deck to a screen: down to a phone, up to a 4K projector.
 SLIDE_MIN_SCALE, SLIDE_MAX_SCALE = 0.2, 3.0
-#: A figure on a slide too full for its natural height gives up height, but no less than this (px):
-#: below it a two-row panel's axes and titles crowd each other. Past that the slide is zoomed out.
-SLIDE_FIGURE_MIN_HEIGHT = 320
+#: A figure on a slide too full for its natural height gives up height from its plotting area (its
+#: titles, legend and margins keep theirs), but keeps at least this fraction of it: below that a
+#: two-row panel's axes crowd each other. Past that the slide's content is zoomed out as a whole.
+SLIDE_FIGURE_MIN_PLOT_FRACTION = 0.6
 
 # Kernel-side set-up, run before the first cell without taking an execution count. `__import__` binds
 # no name, so a lesson that forgot `import lnviz` still fails here as it would in JupyterLab.
@@ -202,8 +203,9 @@ function slideContent(slide) {
 }
 
 // Fit a slide's content into the slide: a slide never scrolls and never cuts its content off. Figures
-// give up height first, in proportion, down to FIT.figure_min_height each (their text keeps its size);
-// what is still too tall or too wide is zoomed out as a whole. Marks the slide data-lnviz-fit="done".
+// give up height first, in proportion, from their plotting areas and down to a fraction
+// FIT.figure_min_plot_fraction of them (text keeps its size); what is still too tall or too wide is
+// zoomed out as a whole. Marks the slide data-lnviz-fit="done".
 function fitSlide(slide) {
   var run = (slide.lnvizFitRun || 0) + 1;
   slide.lnvizFitRun = run;
@@ -221,25 +223,60 @@ function fitSlide(slide) {
       plot.style.height = plot.dataset.lnvizHeight + "px";
     }
   });
-  // A figure drawn while its slide was hidden has no width: size it now its slide shows.
-  return Promise.all(plots.map(function (plot) { return Plotly.Plots.resize(plot); }))
+  // A figure drawn while its slide was hidden has no width: size it now its slide shows (and forget a
+  // width set for a zoom, below).
+  return Promise.all(plots.map(function (plot) {
+    if (!plot.dataset.lnvizZoomWidth) return null;
+    delete plot.dataset.lnvizZoomWidth;
+    return Plotly.relayout(plot, {width: null});
+  }))
+    .then(function () { return Promise.all(plots.map(function (plot) { return Plotly.Plots.resize(plot); })); })
     .then(function () {
       var natural = plots.map(function (plot) { return Number(plot.dataset.lnvizHeight); });
+      var fixed = plots.map(function (plot, index) {  // titles, legend and margins
+        return Math.min(natural[index], plot._fullLayout.margin.t + plot._fullLayout.margin.b);
+      });
       var figures = plots.reduce(function (sum, plot) { return sum + plot.offsetHeight; }, 0);
       var spare = room - (box.offsetHeight - figures);
       var total = natural.reduce(function (sum, height) { return sum + height; }, 0);
-      var factor = total <= spare ? 1 : Math.max(spare, 0) / total;
+      var fixedTotal = fixed.reduce(function (sum, height) { return sum + height; }, 0);
+      var factor = total <= spare ? 1 : Math.max(spare - fixedTotal, 0) / (total - fixedTotal);
+      factor = Math.max(factor, FIT.figure_min_plot_fraction);
       return Promise.all(plots.map(function (plot, index) {
-        var height = Math.round(Math.max(natural[index] * factor, Math.min(natural[index], FIT.figure_min_height)));
+        var height = Math.round(fixed[index] + (natural[index] - fixed[index]) * Math.min(factor, 1));
         if (Math.abs(plot.offsetHeight - height) < 1) return null;
         plot.style.height = height + "px";
         return Plotly.relayout(plot, {height: height});
       }));
     })
     .then(function () {
-      var zoom = Math.min(1, room / box.offsetHeight, FIT.width / box.scrollWidth);
-      // a hair under the exact ratio, so that rounding never leaves a pixel outside
-      if (zoom < 1) box.style.zoom = Math.floor(zoom * 1000) / 1000;
+      // Zoomed out, the content is laid out wider (the box keeps the slide's width on screen), so its
+      // text wraps into fewer lines: search for the largest zoom that fits rather than taking a ratio.
+      var scale = Reveal.getScale();
+      function fits(zoom) {
+        box.style.zoom = zoom === 1 ? "" : String(zoom);
+        return box.getBoundingClientRect().height <= room * scale + 0.5 && box.scrollWidth <= box.clientWidth + 1;
+      }
+      if (!fits(1)) {
+        var low = Math.min(room / box.offsetHeight, box.clientWidth / box.scrollWidth), high = 1;
+        while (!fits(low) && low > 0.1) low *= 0.9;
+        for (var step = 0; step < 8; step++) {
+          var middle = (low + high) / 2;
+          if (fits(middle)) low = middle; else high = middle;
+        }
+        fits(Math.floor(low * 1000) / 1000);
+      }
+      // The figures take the width the zoomed box gives them. Plotly would read the width as the screen
+      // shows it (computed styles are zoomed), so it is given in the box's own pixels.
+      var zoom = Number(box.style.zoom || 1);
+      return Promise.all(plots.map(function (plot) {
+        if (zoom === 1) return null;
+        var width = Math.floor(plot.parentElement.getBoundingClientRect().width / (scale * zoom));
+        plot.dataset.lnvizZoomWidth = width;
+        return Plotly.relayout(plot, {width: width, height: plot._fullLayout.height});
+      }));
+    })
+    .then(function () {
       if (slide.lnvizFitRun === run) {
         Reveal.layout();  // centres the slide again, at its new height
         slide.dataset.lnvizFit = "done";
@@ -534,7 +571,7 @@ SLIDE_LAYOUT = {
     "margin": SLIDE_MARGIN,
     "min_scale": SLIDE_MIN_SCALE,
     "max_scale": SLIDE_MAX_SCALE,
-    "figure_min_height": SLIDE_FIGURE_MIN_HEIGHT,
+    "figure_min_plot_fraction": SLIDE_FIGURE_MIN_PLOT_FRACTION,
 }
 
 

@@ -644,16 +644,17 @@ def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Export
     with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
         _open_slides(page, path.name)
         [fit] = _fit_every_slide(page, {0: SCREENSHOTS / "fixture-full-slide.png"})
-        # each figure's height as built (recorded by the slides' script) and as shown
+        # each figure's height as built (recorded by the slides' script), as shown, and its margins
         heights = page.evaluate(
-            "() => [...document.querySelectorAll('.js-plotly-plot')]"
-            ".map((p) => [Number(p.dataset.lnvizHeight), p._fullLayout.height])"
+            "() => [...document.querySelectorAll('.js-plotly-plot')].map((p) =>"
+            " [Number(p.dataset.lnvizHeight), p._fullLayout.height, p._fullLayout.margin.t + p._fullLayout.margin.b])"
         )
         assert errors == []
     assert outside == []
     assert fit.problems == [], "\n".join(fit.problems)
     assert fit.code == 0 and len(fit.plots) == 3
-    # each figure gave up height, down to the floor and no further
-    assert all(now < before for before, now in heights), heights
-    assert all(now >= min(before, export.SLIDE_FIGURE_MIN_HEIGHT) - 1 for before, now in heights), heights
+    # each figure gave up height from its plotting area, down to the floor and no further
+    fraction = export.SLIDE_FIGURE_MIN_PLOT_FRACTION
+    assert all(now < before for before, now, _ in heights), heights
+    assert all(now >= margins + fraction * (before - margins) - 1 for before, now, margins in heights), heights
     assert fit.zoom not in (None, "", "1"), "expected the slide zoomed out once its figures are at their floor"
