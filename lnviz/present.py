@@ -16,8 +16,9 @@ What is served, and why:
 - Voila's lab template less what it would load from a CDN: Font Awesome's CSS, which Voila's own
   bundle already holds, and nbconvert's loader for mermaid diagrams, which no lesson draws. MathJax
   and the widget front ends come from Voila's own bundle, so a lecture needs no network.
-- One addition to the page: anywidget's 2 s for a FigureWidget's front end to load becomes
-  WIDGET_LOAD_TIMEOUT_MS, so that a busy laptop still draws every panel.
+- Two additions to the page: anywidget's 2 s for a FigureWidget's front end to load becomes
+  WIDGET_LOAD_TIMEOUT_MS, so that a busy laptop still draws every panel; and each slider's handle
+  takes its description as its accessible name, which ipywidgets leaves out.
 """
 
 from __future__ import annotations
@@ -62,6 +63,18 @@ _ANYWIDGET_PATIENCE_JS = f"""(() => {{
     timeout(ms === 2000 && /\\/labextensions\\/anywidget\\//.test(new Error().stack) ? {WIDGET_LOAD_TIMEOUT_MS} : ms);
 }})();"""
 
+# ipywidgets draws a slider with noUiSlider, whose handle has role="slider" but no accessible name:
+# the description is a label beside it, tied to nothing (axe-core: aria-input-field-name). Each
+# handle is named after its slider's description as it appears.
+_SLIDER_NAMES_JS = """new MutationObserver(() => {
+  document.querySelectorAll('.noUi-handle:not([aria-label])').forEach((handle) => {
+    const slider = handle.closest('.widget-inline-hbox');
+    const label = slider && slider.querySelector('.widget-label');
+    const name = label ? label.textContent.trim() : '';
+    if (name) handle.setAttribute('aria-label', name);
+  });
+}).observe(document.documentElement, {childList: true, subtree: true, characterData: true});"""
+
 # Voila's lab template, less what it loads from CDNs. Only blocks in the head change; the body, which
 # Voila streams cell by cell as the kernel runs them, is the lab template's own.
 _INDEX_TEMPLATE = (
@@ -73,6 +86,8 @@ _INDEX_TEMPLATE = (
     "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
     "{%- block html_head_js -%}\n{{ super() }}\n<script>\n"
     + _ANYWIDGET_PATIENCE_JS
+    + "\n"
+    + _SLIDER_NAMES_JS
     + "\n</script>\n{%- endblock html_head_js -%}\n"
 )
 

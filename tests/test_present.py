@@ -362,6 +362,8 @@ def test_presented_lesson_draws_moves_and_hides_code(page: Page, served: Present
         f"slider {move.label!r} {move.before} -> {move.after}, plot changed after {slider_to_plot_s * 1000:.0f} ms"
     )
     assert move.after != move.before, f"{stem}: {move.action} did not move slider {move.label!r}"
+    named = panel.locator(".noUi-target:not([disabled]) .noUi-handle").first.get_attribute("aria-label")
+    assert named == move.label, f"{stem}: slider {move.label!r} is named {named!r} for screen readers"
     assert changed, f"{stem}: slider {move.label!r} went {move.before} -> {move.after} but the plot did not change"
     unexpected = [error for error in errors if not error.endswith(PLOTLY_PNG_CACHE_ERROR)]
     assert unexpected == [], f"{stem}: uncaught exceptions in the page: {unexpected}"
@@ -370,17 +372,11 @@ def test_presented_lesson_draws_moves_and_hides_code(page: Page, served: Present
 
 #: axe-core's rule tags for WCAG 2.0 and 2.1, levels A and AA.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-#: Violations outside lnviz's files, each with the only elements it may flag and why it is there.
-KNOWN_VIOLATIONS = {
-    # ipywidgets 8 draws a slider with noUiSlider: the handle has role="slider" but no accessible name,
-    # since the description is a separate label not tied to the handle (leongersen/noUiSlider#1223).
-    "aria-input-field-name": ".noUi-handle",
-}
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("served", ["02"], indirect=True)
-def test_presented_lesson_passes_axe_wcag_a_and_aa_but_known_widget_violations(page: Page, served: Presented) -> None:
+@pytest.mark.parametrize("served", BROWSER_LESSONS, indirect=True)
+def test_presented_lesson_passes_axe_wcag_a_and_aa(page: Page, served: Presented) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     open_presented(page, served)
@@ -389,14 +385,10 @@ def test_presented_lesson_passes_axe_wcag_a_and_aa_but_known_widget_violations(p
     violations = results.response["violations"]
     counts = {violation["id"]: len(violation["nodes"]) for violation in violations}
     print(f"\naxe-core {results.response['testEngine']['version']}, {' '.join(WCAG_TAGS)}: {counts or 'no violations'}")
-    unexpected = [
+    found = [
         f"{violation['id']} ({violation['help']}): {node['target']} {node['html'][:120]}"
         for violation in violations
         for node in violation["nodes"]
-        if violation["id"] not in KNOWN_VIOLATIONS
-        or not page.locator(str(node["target"][0])).first.evaluate(
-            "(node, selector) => node.matches(selector)", KNOWN_VIOLATIONS[violation["id"]]
-        )
     ]
-    assert unexpected == [], "axe-core violations:\n" + "\n".join(unexpected)
+    assert found == [], "axe-core violations:\n" + "\n".join(found)
     assert served.outside == [], f"requests outside loopback: {served.outside}"
