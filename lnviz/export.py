@@ -74,9 +74,11 @@ SLIDE_MARGIN = 0.04
 #: How far reveal.js may scale the deck to a screen: down to a phone, up to a 4K projector.
 SLIDE_MIN_SCALE, SLIDE_MAX_SCALE = 0.2, 3.0
 #: A figure on a slide too full for its natural height gives up height from its plotting area (its
-#: titles, legend and margins keep theirs), but keeps at least this fraction of it: below that a
-#: two-row panel's axes crowd each other. Past that the slide's content is zoomed out as a whole.
+#: titles, legend and margins keep theirs), but keeps at least this fraction of it: below that its axes
+#: crowd each other. A figure with rows of subplots keeps more, since the titles between its rows have
+#: only the space that shrinks with it. Past that the slide's content is zoomed out as a whole.
 SLIDE_FIGURE_MIN_PLOT_FRACTION = 0.6
+SLIDE_FIGURE_ROWS_MIN_PLOT_FRACTION = 0.85
 
 # Kernel-side set-up, run before the first cell without taking an execution count. `__import__` binds
 # no name, so a lesson that forgot `import lnviz` still fails here as it would in JupyterLab.
@@ -202,10 +204,20 @@ function slideContent(slide) {
   return box;
 }
 
+// How many rows of subplots a drawn figure has: its y axes' distinct domains.
+function subplotRows(plot) {
+  var starts = {};
+  Object.keys(plot._fullLayout).forEach(function (key) {
+    if (/^yaxis[0-9]*$/.test(key) && plot._fullLayout[key].domain) starts[plot._fullLayout[key].domain[0]] = true;
+  });
+  return Object.keys(starts).length;
+}
+
 // Fit a slide's content into the slide: a slide never scrolls and never cuts its content off. Figures
-// give up height first, in proportion, from their plotting areas and down to a fraction
-// FIT.figure_min_plot_fraction of them (text keeps its size); what is still too tall or too wide is
-// zoomed out as a whole. Marks the slide data-lnviz-fit="done".
+// give up height first, in proportion, from their plotting areas and down to a fraction of them
+// (FIT.figure_min_plot_fraction, or FIT.figure_rows_min_plot_fraction for rows of subplots; text keeps
+// its size); what is still too tall or too wide is zoomed out as a whole. Marks the slide
+// data-lnviz-fit="done".
 function fitSlide(slide) {
   var run = (slide.lnvizFitRun || 0) + 1;
   slide.lnvizFitRun = run;
@@ -241,9 +253,9 @@ function fitSlide(slide) {
       var total = natural.reduce(function (sum, height) { return sum + height; }, 0);
       var fixedTotal = fixed.reduce(function (sum, height) { return sum + height; }, 0);
       var factor = total <= spare ? 1 : Math.max(spare - fixedTotal, 0) / (total - fixedTotal);
-      factor = Math.max(factor, FIT.figure_min_plot_fraction);
       return Promise.all(plots.map(function (plot, index) {
-        var height = Math.round(fixed[index] + (natural[index] - fixed[index]) * Math.min(factor, 1));
+        var floor = subplotRows(plot) > 1 ? FIT.figure_rows_min_plot_fraction : FIT.figure_min_plot_fraction;
+        var height = Math.round(fixed[index] + (natural[index] - fixed[index]) * Math.min(Math.max(factor, floor), 1));
         if (Math.abs(plot.offsetHeight - height) < 1) return null;
         plot.style.height = height + "px";
         return Plotly.relayout(plot, {height: height});
@@ -572,6 +584,7 @@ SLIDE_LAYOUT = {
     "min_scale": SLIDE_MIN_SCALE,
     "max_scale": SLIDE_MAX_SCALE,
     "figure_min_plot_fraction": SLIDE_FIGURE_MIN_PLOT_FRACTION,
+    "figure_rows_min_plot_fraction": SLIDE_FIGURE_ROWS_MIN_PLOT_FRACTION,
 }
 
 
