@@ -38,7 +38,7 @@
 import torch
 
 from lnviz import dynamics
-from lnviz.exercises import check_ln_rnn_step
+from lnviz.exercises import check_ln_rnn_step, check_recurrent_batch_norm
 from lnviz.figures import dynamics_animation
 from lnviz.panels import DynamicsPanel, StepStatisticsPanel
 
@@ -165,6 +165,39 @@ statistics
 #   large almost everywhere; with all 28 it stays near 0.
 # - Layer norm has no such problem: it keeps no statistics at all, so a test sequence of any length is
 #   normalized exactly as in training (notebook 1, section 1.3).
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write recurrent batch norm in training mode: `a` holds the summed inputs of a whole
+# mini-batch of sequences, of shape (time steps, cases, hidden units); `gain` and `bias` have shape
+# (hidden units,). At every time step, normalize with that step's own mini-batch statistics, eq. (2):
+# one mean and one variance per step and unit, over the cases, and $\sqrt{\text{variance} + \epsilon}$.
+# Replace `raise NotImplementedError` and run the check.
+
+
+# %%
+def recurrent_batch_norm(a, gain, bias, eps):
+    """Batch norm with statistics per time step: y of a's shape (time, cases, hidden)."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+check_recurrent_batch_norm(recurrent_batch_norm)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `recurrent_batch_norm_solution`, so running it leaves your function as it is.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def recurrent_batch_norm_solution(a, gain, bias, eps):
+    ### BEGIN SOLUTION
+    mu = a.mean(dim=1, keepdim=True)  # over the cases (dim=1), separately for each step and unit
+    var = ((a - mu) ** 2).mean(dim=1, keepdim=True)  # divided by the batch size, as in eq. (2)
+    return gain * (a - mu) / torch.sqrt(var + eps) + bias
+    ### END SOLUTION
+
+
+check_recurrent_batch_norm(recurrent_batch_norm_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
