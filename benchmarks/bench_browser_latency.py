@@ -243,6 +243,7 @@ def main() -> int:
     if args.lessons:
         notebooks = [n for n in notebooks if any(n.startswith(prefix) for prefix in args.lessons)]
     os.environ["LNVIZ_QUICK"] = "1"  # the kernels inherit it from the server
+    load = os.getloadavg()
     results: list[Result] = []
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lnviz-latency-") as tmp:
@@ -270,6 +271,8 @@ def main() -> int:
         finally:
             stop_lab(lab)
     print(f"key press to plot changed, target: median <= {MEDIAN_TARGET_MS:.0f} ms for continuous sliders")
+    # the machine's load: on shared cores the same control measures several times slower
+    print(f"load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores")
     print(table(results))
     missed = [f"{r.lesson} {r.panel}.{r.label}" for r in results if not r.ok()]
     if missed:
