@@ -7,7 +7,9 @@ runs the lesson top to bottom in a fresh kernel, shows the markdown and the outp
 hidden, and keeps the kernel behind the page, so the panels' sliders move their plots in front of the
 class. Options after NN go to Voila as they are, e.g. `--no-browser --port=8870`, `--theme=dark`,
 or `--Voila.ip=0.0.0.0` to let other machines connect (there is no token: the default, loopback
-only, keeps the server to this machine).
+only, keeps the server to this machine). `--preheat_kernel=True` has Voila run the lesson before the
+page is opened, so that it shows in about half the time; the price is a second kernel, which runs the
+whole lesson again in the background as soon as the page takes the first, while the lecture goes on.
 
 What is served, and why:
 
