@@ -4,9 +4,11 @@ The quick tests check the command line (bad lessons give a usage message and exi
 pass through; loopback by default) and the template (nothing from a CDN). The browser tests start
 `python -m lnviz.present` as a lecturer would, open it in headless Chromium with every request off
 loopback aborted and recorded, and check that every panel draws, that a slider moves its plot, that
-no code shows, that the equations are typeset and that nothing was requested from outside. The time to
-the first drawn plot and from a slider's key press to the changed plot are printed (`pytest -s`).
-Screenshots go to $LNVIZ_SCREENSHOTS (default tests/_screenshots/).
+no code shows, that the equations are typeset and that nothing was requested from outside; then
+axe-core runs its WCAG 2.0 and 2.1 A and AA rules on the page. The time to the first drawn plot, from
+a slider's key press to the changed plot, and axe-core's counts are printed (`pytest -s`). Lessons
+01 and 02 by default (LNVIZ_PRESENT_LESSONS to choose). Screenshots go to $LNVIZ_SCREENSHOTS (default
+tests/_screenshots/).
 """
 
 from __future__ import annotations
