@@ -21,6 +21,10 @@ What a page holds, and why:
   browser. The slides inline reveal.js 4.0.2, its notes plugin, and its white theme with the theme's
   fonts (nbconvert's default theme would fetch its fonts from Google). These files are vendored,
   unchanged and with their licences, in `lnviz/_vendor/`.
+- The slides are laid out at 1280x720 (SLIDE_WIDTH, SLIDE_HEIGHT) and scaled by reveal.js to the screen.
+  They show code cells' outputs without their code (`slides_notebook`). When a slide shows, a script fits
+  its content into it: figures give up some plotting height, then the content is zoomed out, so a slide
+  never scrolls and never cuts off a figure or an equation.
 - `--mathjax-url URL` loads MathJax 3 from a URL instead (asynchronously: if it cannot be fetched
   nothing waits and the equations stay as TeX source), and `--reveal-prefix URL` loads reveal.js 4
   from a folder holding `dist/` and `plugin/` (a CDN such as CDN_REVEAL_PREFIX): smaller files, for
