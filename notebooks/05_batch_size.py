@@ -39,6 +39,9 @@
 # `python -m lnviz.reproduce` picks each learning rate from a small sweep instead.
 
 # %% slideshow={"slide_type": "skip"}
+import torch
+
+from lnviz.exercises import check_batch_norm
 from lnviz.panels import BatchSizePanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -93,6 +96,41 @@ for batch in panel.batch_sizes:
 # - At batch size 1 batch norm cannot train at all: a single number has no variance (the read-out says
 #   "n/a" where its bar would stand). Layer normalization trains on one case at a time as it does on 128:
 #   its test error ends within two points of its error at batch size 128.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write batch norm in training mode, eq. (2), as every run above computes it: for a
+# mini-batch `x` of shape (cases, hidden units) and a gain and a bias of shape (hidden units,), return
+# $\frac{g}{\sigma}(x - \mu) + b$ with each unit's $\mu$ and $\sigma = \sqrt{\text{variance} + \epsilon}$
+# taken over the cases of the mini-batch. Replace `raise NotImplementedError` and run the check. Once it
+# passes, call it on a mini-batch of two cases and on one, e.g.
+# `batch_norm(torch.randn(1, 4), torch.ones(4), torch.full((4,), 0.5), 1e-5)`: what comes out, and
+# what is left of the case's own values?
+
+
+# %%
+def batch_norm(x, gain, bias, eps):
+    """Eq. (2), training mode: mu and sigma of each hidden unit, over the cases of the mini-batch."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+check_batch_norm(batch_norm)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `batch_norm_solution`, so running it leaves your function as it is.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def batch_norm_solution(x, gain, bias, eps):
+    ### BEGIN SOLUTION
+    mu = x.mean(dim=0, keepdim=True)  # eq. (2): over the B cases of the mini-batch
+    var = ((x - mu) ** 2).mean(dim=0, keepdim=True)  # divided by B; at B = 1, x - mu and var are 0
+    return gain * (x - mu) / torch.sqrt(var + eps) + bias  # at B = 1: the bias, whatever x was
+    ### END SOLUTION
+
+
+check_batch_norm(batch_norm_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary

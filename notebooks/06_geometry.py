@@ -44,7 +44,10 @@
 # $\epsilon$, as in the paper's equations, so the invariance is exact.
 
 # %% slideshow={"slide_type": "skip"}
+from IPython.display import display
+
 from lnviz import geometry
+from lnviz.exercises import check_weight_norm, check_weight_norm_grad
 from lnviz.panels import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -98,6 +101,60 @@ for norm in (0.5, 1.0, 2.0, 4.0):
 # parameter space moves the model less and less. Measured: doubling $\lVert w \rVert$ halves the
 # gradient and quarters the metric, and the angle a step turns $w$ by falls from 7.8° to 2.0° between
 # $\lVert w \rVert = 2$ and 4.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Weight normalization (Salimans and Kingma 2016, the third row of Table 1) builds the
+# same invariance in by hand, one unit at a time: unit $i$'s incoming weights are
+# $w_i = g_i\, v_i / \lVert v_i \rVert$, so scaling $v_i$ changes nothing, and by the two lines above
+# the gradient in $v_i$ is orthogonal to $v_i$ (and to $w_i$) and shrinks as $1 / \lVert v_i \rVert$.
+# `v` has shape (units, inputs), one row $v_i$ per unit, and `g` shape (units,).
+# 1. `weight_norm(v, g)` returns $w$, of the shape of `v`.
+# 2. `weight_norm_grad(v, g, grad_w)` gets the loss's gradient $\nabla_w L$ (`grad_w`, the shape of `v`)
+#    and returns `(grad_g, grad_v)` by the chain rule through $w_i = g_i v_i / \lVert v_i \rVert$,
+#    without autograd. Hint: only the part of `grad_w[i]` at right angles to $v_i$ reaches `grad_v[i]`.
+#
+# Replace each `raise NotImplementedError` and run the check.
+
+
+# %%
+def weight_norm(v, g):
+    """w_i = g_i v_i / ||v_i||, one norm per row of v: (units, inputs)."""
+    raise NotImplementedError  # your code here
+
+
+def weight_norm_grad(v, g, grad_w):
+    """(grad_g, grad_v): the gradients of the loss in g (units,) and v (units, inputs), from grad_w."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+display(check_weight_norm(weight_norm))
+check_weight_norm_grad(weight_norm_grad)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `weight_norm_solution` and `weight_norm_grad_solution`, so running it leaves your functions as they are.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def weight_norm_solution(v, g):
+    ### BEGIN SOLUTION
+    return g[:, None] * v / v.norm(dim=1, keepdim=True)  # row i: unit i's incoming weights
+    ### END SOLUTION
+
+
+def weight_norm_grad_solution(v, g, grad_w):
+    ### BEGIN SOLUTION
+    norm = v.norm(dim=1, keepdim=True)  # ||v_i||, one per row
+    direction = v / norm  # v_i / ||v_i||, the direction of w_i too
+    grad_g = (grad_w * direction).sum(dim=1)  # dL/dg_i = grad_w_i . v_i / ||v_i||
+    grad_v = g[:, None] / norm * (grad_w - grad_g[:, None] * direction)  # grad_w without its part along w
+    return grad_g, grad_v
+    ### END SOLUTION
+
+
+display(check_weight_norm(weight_norm_solution))
+check_weight_norm_grad(weight_norm_grad_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6.2 Training: $\lVert W \rVert$ only grows, and the direction slows down

@@ -34,6 +34,7 @@
 import torch
 
 from lnviz import after2016, invariance
+from lnviz.exercises import check_rms_norm
 from lnviz.figures import table_figure
 from lnviz.panels import EpsConventionPanel, NormPositionPanel, RecenteringPanel
 
@@ -77,6 +78,39 @@ measured = invariance.deviations()
 table = invariance.table()
 rows = ("layer", "rms")
 table_figure({m: table[m] for m in rows}, {m: measured[m] for m in rows})
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write RMS norm, Zhang and Sennrich's eq. (4), for a mini-batch `x` of shape (cases,
+# hidden units) and a gain of shape (hidden units,) (RMS norm has no bias): divide each case by the root
+# mean square of its own summed inputs, with $\epsilon$ added under the square root as torch's
+# `F.rms_norm` adds it, $\sqrt{\frac{1}{H}\sum_i a_i^2 + \epsilon}$, then multiply by the gain. Replace
+# `raise NotImplementedError` and run the check: it recognizes layer norm's re-centering among its
+# mistakes.
+
+
+# %%
+def rms_norm(x, gain, eps):
+    """Zhang and Sennrich's eq. (4): each case divided by the RMS of its hidden units, times the gain."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+check_rms_norm(rms_norm)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `rms_norm_solution`, so running it leaves your function as it is.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def rms_norm_solution(x, gain, eps):
+    ### BEGIN SOLUTION
+    mean_square = (x**2).mean(dim=-1, keepdim=True)  # over the H hidden units of each case; no mu subtracted
+    return gain * x / torch.sqrt(mean_square + eps)
+    ### END SOLUTION
+
+
+check_rms_norm(rms_norm_solution)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # What does dropping the mean buy? Zhang and Sennrich report running times 7 % to 64 % shorter
