@@ -3,9 +3,10 @@
 `train(make_model, x_train, y_train, x_val, y_val, ...)` builds the model from a factory after
 seeding, trains it on mini-batches drawn in a seeded order, evaluates it every `eval_every` steps
 and returns a `History`. On CPU the same seed gives the same history, number for number (only
-the wall times differ). Interrupting the kernel stops the loop and returns the history so far,
-flagged `interrupted`. Live figures attach through `callback` (see `lnviz.curves.LiveCurves`), so
-that this module never imports plotly.
+the wall times differ), on the same number of torch threads: a different number of threads sums in
+a different order, and a recurrent net's training amplifies that rounding. Interrupting the kernel
+stops the loop and returns the history so far, flagged `interrupted`. Live figures attach through
+`callback` (a panel's redraw), so that this module never imports plotly.
 """
 
 from __future__ import annotations

@@ -381,10 +381,10 @@ def test_positional_arguments_are_torchs() -> None:
 
 
 @pytest.mark.parametrize("name", CELLS)
-def test_a_norm_name_where_bias_goes_is_read_as_norm(name: str) -> None:
-    """`CELLS[kind](input_size, hidden_size, norm)`, as the models and lessons call it."""
-    cell = CELLS[name][0](5, 6, "layer")
-    assert cell.norm == "layer" and cell.bias
+def test_a_norm_name_where_bias_goes_is_refused(name: str) -> None:
+    """torch's third argument is `bias`: a norm name there is an error, not silently read as the norm."""
+    with pytest.raises(ValueError, match="bias to be True or False, got 'layer'"):
+        CELLS[name][0](5, 6, "layer")
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -207,10 +207,6 @@ class RecurrentCell(nn.Module):
     ) -> None:
         super().__init__()
         who = type(self).__name__
-        if isinstance(bias, str) and norm == "none":
-            # A norm name where torch has `bias`: `CELLS[kind](input_size, hidden_size, norm)`, the
-            # call of the lessons and models, reads it as the norm.
-            bias, norm = True, bias
         if not isinstance(bias, bool):
             raise ValueError(f"{who} expected bias to be True or False, got {bias!r}")
         input_size = positive_int(input_size, "input_size", who)

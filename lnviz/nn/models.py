@@ -158,7 +158,9 @@ class SequenceClassifier(nn.Module):
         self.initial_state = initial_state
         self.state_noise = float(state_noise)
         factory = {"device": device, "dtype": dtype}
-        cell = CELLS[kind](input_size, hidden_size, norm, max_steps=max_steps if norm == "batch" else None, **factory)
+        cell = CELLS[kind](
+            input_size, hidden_size, norm=norm, max_steps=max_steps if norm == "batch" else None, **factory
+        )
         self.recurrent = Recurrent(cell, batch_first=True)
         self.readout = nn.Linear(hidden_size, n_classes, **factory)
         # The cell's own initial_state() gives zeros of the right structure: h, or the LSTM's (h, c).
