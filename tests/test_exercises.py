@@ -652,3 +652,13 @@ def test_a_malformed_table_is_explained(answer, words):
 def test_an_unfilled_table_is_not_done_yet():
     feedback = check_table1(...)
     assert not feedback.passed and feedback.verdict == "Not done yet"
+
+
+def test_table1_left_all_blank_is_not_done_yet_and_one_blank_is_named() -> None:
+    blank = {m: dict.fromkeys(inv.TRANSFORMATIONS, ...) for m in ("batch", "weight", "layer")}
+    feedback = check_table1(blank)
+    assert not feedback.passed and not feedback.done and "Not done yet" in str(feedback)
+    partly = {m: dict(row) for m, row in inv.table().items() if m != "rms"}
+    partly["layer"]["weight_matrix_rescaling"] = ...
+    feedback = check_table1(partly)
+    assert not feedback.passed and feedback.done and "weight_matrix_rescaling" in feedback.message

@@ -63,6 +63,9 @@ def check_table1(answer: object) -> Feedback:
     if missing:
         rows = list(TABLE1_METHODS)
         return feedback(False, f"Your table has no row for {missing}; fill in a row for each of {rows}.")
+    blanks = [(m, t) for m, row in answer.items() if isinstance(row, Mapping) for t, v in row.items() if v is Ellipsis]
+    if blanks and len(blanks) == sum(len(row) for row in answer.values() if isinstance(row, Mapping)):
+        return feedback(False, "Fill in the table: replace every ... with True (invariant) or False.", done=False)
     for method, row in answer.items():
         if not isinstance(row, Mapping):
             return feedback(False, f'The row "{method}" should be a dict {{transformation: True or False}}.')
