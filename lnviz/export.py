@@ -22,7 +22,7 @@ What a page holds, and why:
   fonts (nbconvert's default theme would fetch its fonts from Google). These files are vendored,
   unchanged and with their licences, in `lnviz/_vendor/`.
 - The slides are laid out at 1280x720 (SLIDE_WIDTH, SLIDE_HEIGHT) and scaled by reveal.js to the screen.
-  They show code cells' outputs without their code (`slides_notebook`). When a slide shows, a script fits
+  A code cell with outputs shows them without its code (`slides_notebook`). When a slide shows, a script fits
   its content into it: figures give up some plotting height, then the content is zoomed out, so a slide
   never scrolls and never cuts off a figure or an equation.
 - `--mathjax-url URL` loads MathJax 3 from a URL instead (asynchronously: if it cannot be fetched
@@ -168,6 +168,9 @@ _SLIDES_TEMPLATE = (
 /* Code cells show only their outputs (`slides_notebook`), so no cell needs a prompt's margin: the
    slide's width goes to its text and figures. */
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt, .reveal .jp-Collapser { display: none; }
+/* The code left on a slide (a cell without output) wraps its long lines rather than hiding them behind
+   a scroll bar, and its padding stays inside its width. */
+.reveal .slides pre { box-sizing: border-box; white-space: pre-wrap; overflow-wrap: anywhere; }
 /* What `fitSlide` measures and zooms: a slide's content, its children's margins inside it. */
 .reveal .lnviz-fit { display: flow-root; }
 </style>
@@ -593,19 +596,19 @@ SLIDE_LAYOUT = {
 
 
 def slides_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of `notebook` for the slides, in which every code cell shows its outputs without its code.
+    """A copy of `notebook` for the slides, in which every code cell with an output shows only its outputs.
 
-    Slides are for the room: a panel or a figure is what the slide is about, not the line that built
-    it, and the lessons' printed results name what they measured. At a slide's size the code would
-    push the figures off the slide or zoom its text out of reading. The page (`convert`) keeps the
-    code, for the reader who follows along in the notebook. A lesson that wants code on a slide shows
-    it in a markdown code block.
+    Slides are for the room: a panel, a figure or a printed result is what the slide is about, not the
+    line that made it (the lessons' printed lines name what they measured), and at a slide's size the
+    code would push the figures off the slide or zoom its text out of reading. A code cell without
+    output (a definition, an exercise's function to fill in) keeps its code: that is all it has to show.
+    The page (`convert`) keeps all the code, for the reader who follows along in the notebook.
     """
     import copy
 
     shown = copy.deepcopy(notebook)
     for cell in shown.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and cell.get("outputs"):
             # what nbconvert's templates read to leave a cell's source out (its TagRemovePreprocessor sets it)
             cell.metadata["transient"] = {"remove_source": True}
     return shown
@@ -621,7 +624,7 @@ def convert(
 
     MathJax is inlined unless `mathjax_url` says where to load it from; in the slides, reveal.js is
     inlined unless `reveal_prefix` says where to load it from (a URL or folder holding reveal.js 4's
-    `dist/` and `plugin/`). The slides (SLIDE_LAYOUT) show the code cells' outputs without their code
+    `dist/` and `plugin/`). The slides (SLIDE_LAYOUT) show code cells' outputs without their code
     (`slides_notebook`), and fit each slide's content into the slide when it shows. Raises ExportError
     when an output has no mimetype a page can show (nbconvert would drop it).
     """

@@ -522,7 +522,7 @@ _SLIDE_FIT_JS = """() => {
         if (element.closest('aside.notes') || (parent && parent.closest('.js-plotly-plot'))) continue;
         if (parent && parent.closest('mjx-container') && element.tagName.toLowerCase() !== 'svg') continue;
         const rect = element.getBoundingClientRect();
-        if (rect.width === 0 && rect.height === 0) continue;
+        if (rect.width <= 1 && rect.height <= 1) continue;  // not shown, or shown to screen readers only
         const out = [];
         for (const [edge, sign] of [['left', -1], ['top', -1], ['right', 1], ['bottom', 1]]) {
             if (sign * (rect[edge] - box[edge]) > slack) {
@@ -567,9 +567,10 @@ class SlideFit:
     zoom: str | None
 
 
-def _fit_every_slide(page: Page, screenshots: dict[int, Path] | None = None) -> list[SlideFit]:
+def _fit_every_slide(page: Page, screenshots: str | None = None) -> list[SlideFit]:
     """Show each slide of the deck open in `page` (reveal.js started, MathJax done), with no transition,
-    and measure it once its content is fitted; screenshot the slides named in `screenshots`."""
+    and measure it once its content is fitted. With `screenshots`, save the first slide and every slide
+    that shows a figure as SCREENSHOTS/<screenshots>-slide-NN.png."""
     page.evaluate("() => Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
     fits = []
     for index, where in enumerate(page.evaluate("() => Reveal.getSlides().map((s) => Reveal.getIndices(s))")):
@@ -580,46 +581,37 @@ def _fit_every_slide(page: Page, screenshots: dict[int, Path] | None = None) -> 
         except PlaywrightTimeoutError:
             fits.append(SlideFit(index, h, v, ["the slide was never marked fitted"], 0, [], None))
             continue
-        state = page.evaluate(_SLIDE_FIT_JS)
-        fits.append(SlideFit(index, h, v, **state))
-        if screenshots and index in screenshots:
-            screenshots[index].parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshots[index]))
+        fits.append(SlideFit(index, h, v, **page.evaluate(_SLIDE_FIT_JS)))
+        if screenshots and (index == 0 or fits[-1].plots):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{screenshots}-slide-{index:02d}.png"))
     return fits
 
 
 def _open_slides(page: Page, name: str) -> None:
-    """Wait until reveal.js has started and MathJax has typeset the deck open in `page`."""
-    page.wait_for_function("() => typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30_000)
-    page.wait_for_function(_TYPESET_JS, timeout=TYPESET_TIMEOUT_MS)
-
-
-def _screenshots_of(lesson: Path, types: list[str | None], cells: list) -> dict[int, Path]:
-    """Slides of `lesson` worth looking at: its first one and each slide that shows a panel's figure."""
-    shots = {0: SCREENSHOTS / f"{lesson.stem}-slide-00.png"}
-    index = -1
-    for cell, slide_type in zip(cells, types):
-        index += slide_type in ("slide", "subslide")
-        if cell.cell_type == "code" and slide_type != "skip" and "Panel(" in cell.source:
-            shots[index] = SCREENSHOTS / f"{lesson.stem}-slide-{index:02d}.png"
-    return shots
+    """Wait until reveal.js has started and MathJax has typeset the deck `name` open in `page`."""
+    try:
+        page.wait_for_function("() => typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30_000)
+        page.wait_for_function(_TYPESET_JS, timeout=TYPESET_TIMEOUT_MS)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"{name}: reveal.js did not start or MathJax did not finish: {page.evaluate(_REVEAL_STATE_JS)}")
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
-def test_every_slide_fits_1280x720_and_shows_no_code(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+def test_every_slide_fits_1280x720_and_shows_its_figures_without_code(
+    lesson: Path, exported: Export, offline_browser: Browser
+) -> None:
     path = exported.slides(lesson)
-    notebook = jupytext.read(lesson)
-    types = _slide_types(notebook)
     with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
         _open_slides(page, path.name)
-        fits = _fit_every_slide(page, _screenshots_of(lesson, types, notebook.cells))
+        fits = _fit_every_slide(page, screenshots=lesson.stem)
         assert errors == [], f"{path.name}: uncaught exceptions {errors}"
     assert outside == [], f"{path.name} asked the network for {outside}"
     failures = [f"slide {f.index} ({f.h}, {f.v}): {problem}" for f in fits for problem in f.problems]
     assert failures == [], f"{path.name}: {len(failures)} things do not fit 1280x720:\n" + "\n".join(failures[:40])
-    showing_code = [f.index for f in fits if f.code]
-    assert showing_code == [], f"{path.name}: slides {showing_code} show code"
+    showing_code = [f.index for f in fits if f.code and f.plots]
+    assert showing_code == [], f"{path.name}: slides {showing_code} show code beside their figures"
     undrawn = [f.index for f in fits for plot in f.plots if not plot["drawn"] or plot["height"] < 100]
     assert undrawn == [], f"{path.name}: slides {undrawn} show a plot undrawn or squashed"
 
@@ -627,9 +619,12 @@ def test_every_slide_fits_1280x720_and_shows_no_code(lesson: Path, exported: Exp
 def test_slides_leave_out_code_and_the_page_keeps_it(fixture_export: export.Exported) -> None:
     page = fixture_export.html.read_text(encoding="utf-8")
     slides = fixture_export.slides.read_text(encoding="utf-8")
-    editors = len([cell for cell in FIXTURE_CELLS if cell.cell_type == "code"])
-    assert page.count('class="jp-CodeMirrorEditor') == editors, "the page lost code"
-    assert slides.count('class="jp-CodeMirrorEditor') == 0 and "PoolingPanel" not in slides, "the slides show code"
+    code = [cell for cell in fixture_export.notebook.cells if cell.cell_type == "code"]
+    assert page.count('class="jp-CodeMirrorEditor') == len(code), "the page lost code"
+    # the slides keep only the code of a cell with nothing else to show (here, setting the panel's controls)
+    silent = [cell for cell in code if not cell.outputs]
+    assert len(silent) == 1 and "PoolingPanel" not in slides, "the slides show the code of cells with outputs"
+    assert slides.count('class="jp-CodeMirrorEditor') == 1 and 'controls</span><span class="p">[' in slides
     # the outputs stay: the panel's controls and its figure, tqdm's bar
     assert "normalization: layer norm" in slides and "100%" in slides
     assert slides.count('class="plotly-graph-div"') == 3
@@ -642,7 +637,7 @@ def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Export
     path = fixture_export.slides
     with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
         _open_slides(page, path.name)
-        [fit] = _fit_every_slide(page, {0: SCREENSHOTS / "fixture-full-slide.png"})
+        [fit] = _fit_every_slide(page, screenshots="fixture-full")
         # each figure's height as built (recorded by the slides' script), as shown, and its margins
         heights = page.evaluate(
             "() => [...document.querySelectorAll('.js-plotly-plot')].map((p) =>"
@@ -651,7 +646,7 @@ def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Export
         assert errors == []
     assert outside == []
     assert fit.problems == [], "\n".join(fit.problems)
-    assert fit.code == 0 and len(fit.plots) == 3
+    assert fit.code == 1 and len(fit.plots) == 3  # the code of the one cell without output
     # each figure gave up height from its plotting area, down to the floor and no further
     fraction = export.SLIDE_FIGURE_MIN_PLOT_FRACTION
     assert all(now < before for before, now, _ in heights), heights
