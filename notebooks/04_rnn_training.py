@@ -52,7 +52,10 @@
 # architecture.
 
 # %% slideshow={"slide_type": "skip"}
+import torch
+
 from lnviz import tasks
+from lnviz.exercises import check_ln_lstm_step
 from lnviz.panels import RNNTrainingPanel
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -94,6 +97,46 @@ for name in ("LSTM", "LN-LSTM"):
 # - The middle plot shows the validation loss, the validation error (a prediction within 0.04 of the sum
 #   counts as correct) or the gradient norm before clipping (these runs clip at 1).
 # - One seed is one draw: change the seed in the lower row and press **Run**.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Your turn.** Write one step of the LN-LSTM, the supplement's eqs. (17)-(22), as the models above take
+# it. `x` holds the inputs $x^t$ (cases, inputs), `h` and `c` the previous hidden and cell states
+# $h^{t-1}, c^{t-1}$ (cases, $H$); `cell` is an `lnviz.LSTMCell(..., norm="layer")` whose tensors you use:
+# `cell.weight_ih` ($4H$, inputs) and `cell.weight_hh` ($4H$, $H$), as torch stores them (so $W_x x^t$ is
+# `x @ cell.weight_ih.T`), the biases `cell.bias_ih` and `cell.bias_hh` ($4H$,), and three layer norms,
+# `cell.ln_ih`, `cell.ln_hh` (over $4H$ units) and `cell.ln_c` (over $H$), which you may call as
+# functions. The four gates come in the order $i, f, g, o$ (`gates.chunk(4, dim=-1)`). Return
+# `(h_new, c_new)`. Calling the cell itself, `cell(x, (h, c))`, is the answer, so the check refuses it.
+# Replace `raise NotImplementedError` and run the check.
+
+
+# %%
+def ln_lstm_step(x, h, c, cell):
+    """Eqs. (17)-(22): the new hidden and cell states (h_new, c_new), each of shape (cases, H)."""
+    raise NotImplementedError  # your code here
+
+
+# %%
+check_ln_lstm_step(ln_lstm_step)
+
+# %% [markdown] slideshow={"slide_type": "skip"} tags=["solution"]
+# **A solution**, collapsed: click the three dots below to open it, after you have tried. It defines
+# `ln_lstm_step_solution`, so running it leaves your function as it is.
+
+
+# %% jupyter={"source_hidden": true} slideshow={"slide_type": "skip"}
+def ln_lstm_step_solution(x, h, c, cell):
+    ### BEGIN SOLUTION
+    # W_h h and W_x x normalized separately, each over all 4H gate units at once, then the biases
+    gates = cell.ln_hh(h @ cell.weight_hh.T) + cell.ln_ih(x @ cell.weight_ih.T) + cell.bias_ih + cell.bias_hh
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_new = torch.sigmoid(o) * torch.tanh(cell.ln_c(c_new))  # c normalized on its way out to h only
+    return h_new, c_new  # the raw c_new is carried to the next step
+    ### END SOLUTION
+
+
+check_ln_lstm_step(ln_lstm_step_solution)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4.2 Sequential MNIST, and batch-normalized LSTMs
