@@ -97,6 +97,39 @@ EXPECTED_ERRORS = (
 POSSIBLE_ERRORS = (("page error: ", "[anywidget] Failed to initialize model."),)
 
 
+VISUAL_NOTEBOOK = "visual.ipynb"
+
+# One figure for each way a text can be lost, and one figure that loses none (`browser.visual`).
+_VISUAL_CELLS = (
+    "import plotly.graph_objects as go\n\n"
+    "def figure(**layout):\n"
+    "    return go.FigureWidget(data=[go.Scatter(y=[0, 1])], layout=dict(height=300, **layout))",
+    # a FigureWidget is drawn before it is on the page, at plotly's default 700 px: this one says its width
+    'figure(width=400, title="fits", margin=dict(t=60))',
+    'figure(width=1500, title="too wide")',
+    # the toolbar (shown on hover; always in the page) sits over the top right corner
+    "figure(width=500, margin=dict(t=30),\n"
+    '       title=dict(text="under the toolbar", x=1, xanchor="right", y=1, yanchor="top"))',
+    'figure(width=500, annotations=[dict(text="first label", x=0.5, y=0.5), dict(text="second label", x=0.52, y=0.5)])',
+    "from plotly.subplots import make_subplots\n\n"
+    "pair = make_subplots(rows=1, cols=2, horizontal_spacing=0.01, figure=go.Figure(layout=dict(width=500)))\n"
+    "pair.add_scatter(y=[0, 1], row=1, col=1)\n"
+    "pair.add_scatter(y=[0, 1], row=1, col=2)\n"
+    'pair.update_yaxes(title="a long axis title", row=1, col=2)\n'
+    "go.FigureWidget(pair)",
+)
+
+#: Figures the notebook draws, and (figure index, text in the report) that `text_problems` must find.
+VISUAL_FIGURES = 5
+EXPECTED_VISUAL = (
+    ("figure 1", "wider than its output area"),
+    ("figure 1", "sticks out of the output area"),
+    ("figure 2", '"under the toolbar" is hidden under plotly\'s toolbar'),
+    ("figure 3", '"first label" and "second label" are stacked'),
+    ("figure 4", 'the axis title "a long axis title" lies over a plot'),
+)
+
+
 def _notebook(title: str, sources: tuple[str, ...]) -> nbformat.NotebookNode:
     notebook = new_notebook(metadata={"kernelspec": KERNELSPEC})
     notebook.cells = [new_markdown_cell(f"# {title}")] + [new_code_cell(source) for source in sources]
@@ -104,8 +137,9 @@ def _notebook(title: str, sources: tuple[str, ...]) -> nbformat.NotebookNode:
 
 
 def write_fixture_notebooks(directory: Path) -> None:
-    """Write PANELS_NOTEBOOK and ERRORS_NOTEBOOK into `directory`."""
+    """Write PANELS_NOTEBOOK, ERRORS_NOTEBOOK and VISUAL_NOTEBOOK into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     panels = _notebook("Harness self-test: panels", (_PANELS_SETUP, *_PANELS))
     nbformat.write(panels, directory / PANELS_NOTEBOOK)
     nbformat.write(_notebook("Harness self-test: errors", _ERROR_CELLS), directory / ERRORS_NOTEBOOK)
+    nbformat.write(_notebook("Harness self-test: hidden text", _VISUAL_CELLS), directory / VISUAL_NOTEBOOK)
