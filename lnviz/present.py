@@ -42,6 +42,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATE = "lnviz-present"
 #: Where Voila listens unless the options say otherwise (`--Voila.ip=...`).
 DEFAULT_IP = "127.0.0.1"
+#: What marks an exercise's solution code in a lesson (nbgrader's marker).
+SOLUTION_MARK = "### BEGIN SOLUTION"
 #: How long Voila may take to shut its kernel down after Ctrl-C before it is ended.
 STOP_TIMEOUT_S = 10.0
 
@@ -122,12 +124,20 @@ def choose_lesson(name: str, directory: Path = NOTEBOOKS) -> Path:
 def write_notebook(source: Path, folder: Path) -> Path:
     """Write the lesson `source` (jupytext .py or .ipynb) as `folder/<stem>.ipynb`; return its path.
 
-    The pairing metadata is left out: the notebook is a throwaway copy that Voila only reads.
+    The pairing metadata is left out: the notebook is a throwaway copy that Voila only reads. An
+    exercise's solution stays out of sight: its note (a markdown cell tagged "solution", which tells
+    the reader to open the collapsed code below) is not shown, and its code (the cell holding
+    SOLUTION_MARK) still runs, as everything after it may expect, with its output captured.
     """
     import jupytext
 
     notebook = jupytext.read(source)
     notebook.metadata.pop("jupytext", None)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and "solution" in cell.metadata.get("tags", []):
+            cell.metadata.setdefault("transient", {})["remove_source"] = True  # nbconvert's templates skip it
+        elif cell.cell_type == "code" and SOLUTION_MARK in cell.source:
+            cell.source = "%%capture\n" + cell.source
     target = folder / f"{source.stem}.ipynb"
     jupytext.write(notebook, target, fmt="ipynb")
     return target

@@ -161,8 +161,27 @@ def test_the_served_notebook_is_the_lesson_source(tmp_path: Path) -> None:
     source = REPO / "notebooks" / "02_invariance.py"
     served = nbformat.read(present.write_notebook(source, tmp_path), as_version=4)
     expected = jupytext.read(source)
-    assert [cell.source for cell in served.cells] == [cell.source for cell in expected.cells]
+    # Solutions' code runs with its output captured (test_solutions_are_not_shown_but_still_run).
+    assert [cell.source.removeprefix("%%capture\n") for cell in served.cells] == [
+        cell.source for cell in expected.cells
+    ]
     assert served.metadata.kernelspec.name == "python3"
+
+
+def test_solutions_are_not_shown_but_still_run(tmp_path: Path) -> None:
+    import jupytext
+    import nbformat
+
+    source = REPO / "notebooks" / "03_dynamics.py"
+    served = nbformat.read(present.write_notebook(source, tmp_path), as_version=4).cells
+    lesson = jupytext.read(source).cells
+    notes = [i for i, cell in enumerate(lesson) if "solution" in cell.metadata.get("tags", [])]
+    code = [i for i, cell in enumerate(lesson) if present.SOLUTION_MARK in cell.source]
+    assert notes and code, "expected lesson 3 to hold an exercise with a solution"
+    assert all(served[i].metadata["transient"]["remove_source"] for i in notes)
+    assert all(served[i].source == "%%capture\n" + lesson[i].source for i in code)
+    kept = [i for i in range(len(lesson)) if i not in code]
+    assert [served[i].source for i in kept] == [lesson[i].source for i in kept]
 
 
 def test_template_is_found_first_and_removes_the_lab_templates_cdn_links(tmp_path: Path) -> None:
