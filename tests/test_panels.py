@@ -82,3 +82,66 @@ def test_extreme_values_give_finite_data(cls):
             data = [t.to_plotly_json() for t in panel.figure.data]
             bad = [x for x in numbers(data) if not math.isfinite(x)]
             assert not bad, f"{cls.__name__}: {name} = {value!r} gives non-finite data {bad[:5]}"
+
+
+def title_texts(figure) -> list[str]:
+    """The figure's title and its subplot titles (paper-anchored annotations), as plotly holds them."""
+    layout = figure.layout
+    return [layout.title.text or ""] + [a.text or "" for a in layout.annotations or () if a.xref == "paper"]
+
+
+@pytest.mark.parametrize("cls", PANELS, ids=lambda c: c.__name__)
+def test_figure_has_a_text_alternative_that_follows_its_title(cls):
+    """The summary sits right before the figure, names it, says what its titles say now (without their
+    HTML) and follows every control that changes a title."""
+    panel = make(cls)
+    children = list(panel.widget.children)
+    assert children[children.index(panel.figure) - 1] is panel.summary, "the summary must come right before the figure"
+    assert f'class="{panels.base.SUMMARY_CLASS}"' in panel.summary.value and 'role="status"' in panel.summary.value
+    moved = 0
+    for name, control in panel.controls.items():
+        for value in candidate_values(control):
+            if value == control.value:
+                continue
+            titles, summary = title_texts(panel.figure), panel.summary.value
+            control.value = value
+            text = panel.summary_text()
+            assert text.startswith("Figure: ") and len(text) > len("Figure: ") + 10, text
+            assert "<" not in text, f"{cls.__name__}: HTML left in the summary: {text!r}"
+            for title in title_texts(panel.figure):
+                assert panels.base.plain_text(title) in text, f"{cls.__name__}: {title!r} missing from {text!r}"
+            if title_texts(panel.figure) != titles:
+                moved += 1
+                assert panel.summary.value != summary, f"{cls.__name__}: {name} = {value!r} changed the title only"
+    assert moved, f"{cls.__name__}: no control changed a title, so nothing showed that the summary follows it"
+
+
+def test_plain_text_drops_plotly_html():
+    assert panels.base.plain_text("a<br>b <b>c</b>&amp;<sup>2</sup>") == "a b c&2"
+
+
+def test_panel_figure_opens_its_comm_with_its_traces(monkeypatch):
+    """The message that creates a panel's figure in the browser carries its traces, layout and config,
+    and no message follows it: anywidget drops messages to a model whose module loads slowly."""
+    import comm
+    import plotly.graph_objects as go
+
+    opened, sent = [], []
+    create = comm.create_comm
+
+    def recording(**kwargs):
+        made = create(**kwargs)
+        opened.append(kwargs["data"]["state"])
+        made.send = lambda *args, **kw: sent.append(kw.get("data"))
+        return made
+
+    monkeypatch.setattr(comm, "create_comm", recording)
+    figure = panels.base.PanelFigure(go.Figure(go.Scatter(y=[1.0, 2.0]), layout=dict(title="t")), {"responsive": True})
+    state = opened[-1]
+    assert [list(t["y"]) for t in state["_widget_data"]] == [[1.0, 2.0]]
+    assert state["_widget_layout"]["title"]["text"] == "t" and state["_config"] == {"responsive": True}
+    assert sent == []
+    # a plain FigureWidget, for contrast: the traces follow in later messages, which anywidget may drop
+    go.FigureWidget(go.Figure(go.Scatter(y=[1.0, 2.0])))
+    assert opened[-1]["_widget_data"] == [] and any("_widget_data" in m["state"] for m in sent)
+    assert figure.comm is not None

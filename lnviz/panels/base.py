@@ -15,6 +15,8 @@ The contract, for every panel of every lesson:
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 
 import anywidget
@@ -31,6 +33,14 @@ WIDE = widgets.Layout(width="460px")
 STYLE = {"description_width": "150px"}
 #: What a panel's busy label says while a control that acts on release is being computed and drawn.
 BUSY_TEXT = "<i>updating…</i>"
+#: The CSS class of the text alternative placed right before each panel's figure (`Panel.summary`).
+SUMMARY_CLASS = "lnviz-figure-summary"
+# Visually hidden, still read by screen readers (the usual "sr-only" rules): sighted readers have the
+# figure's title, which says the same.
+_SR_ONLY = (
+    "position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;"
+    "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap"
+)
 
 
 class Panel:
@@ -39,6 +49,9 @@ class Panel:
     controls: dict[str, widgets.ValueWidget]
     figure: go.FigureWidget
     widget: widgets.Box
+    #: The figure's text alternative, right before it: its name and what its title and subplot titles
+    #: say now, re-read from the figure after every update (plotly's SVG has no text alternative).
+    summary: widgets.HTML
     #: Beside the controls when some act on release (`continuous_update=False`, because an update takes
     #: longer than a moving slider can wait): says BUSY_TEXT while such a control's update runs. Else None.
     busy: widgets.HTML | None = None
@@ -47,8 +60,9 @@ class Panel:
         self, figure: go.Figure, controls: dict[str, widgets.ValueWidget], note: widgets.Widget | None = None
     ) -> None:
         self.controls = controls
-        self.figure = go.FigureWidget(figure)
-        self.figure._config = {**self.figure._config, **FIGURE_CONFIG}
+        self.figure = PanelFigure(figure, FIGURE_CONFIG)
+        self.summary = widgets.HTML(layout=widgets.Layout(height="0px", min_height="0px", margin="0px"))
+        self._describe()
         on_release = [c for c in controls.values() if getattr(c, "continuous_update", True) is False]
         row = list(controls.values())
         if on_release:
@@ -57,7 +71,7 @@ class Panel:
         children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap"))]
         if note is not None:
             children.append(note)
-        children += [self.figure, FitWidth()]
+        children += [self.summary, self.figure, FitWidth()]
         self.widget = widgets.VBox(children)
         self.widget.add_class(PANEL_CLASS)
         for control in controls.values():
@@ -66,6 +80,7 @@ class Panel:
 
     def _on_change(self, change: dict) -> None:
         apply(self.figure, self.compute())
+        self._describe()
 
     def _on_release(self, change: dict) -> None:
         # The label's two messages reach the browser before and after the figure's, so it shows while
@@ -90,6 +105,26 @@ class Panel:
         drawn = getattr(self, "_drawn", None)
         apply(self.figure, update if drawn is None else changes(update, drawn))
         self._drawn = update
+        self._describe()
+
+    def figure_name(self) -> str:
+        """What the figure shows, in a sentence: the first sentence of the panel's docstring."""
+        doc = " ".join((type(self).__doc__ or type(self).__name__).split())
+        return re.split(r"(?<=[.!?])\s", doc, maxsplit=1)[0]
+
+    def summary_text(self) -> str:
+        """The figure's text alternative as plain text: its name, then what its title and subplot
+        titles say now, read from the figure itself so that it says what the figure shows."""
+        layout = self.figure.layout
+        titles = [layout.title.text] + [a.text for a in layout.annotations or () if a.xref == "paper"]
+        shown = "; ".join(text for text in (plain_text(t) for t in titles if t) if text)
+        return f"Figure: {self.figure_name()}" + (f" Shown now: {shown}." if shown else "")
+
+    def _describe(self) -> None:
+        text = html.escape(self.summary_text())
+        self.summary.value = (
+            f'<p class="{SUMMARY_CLASS}" role="status" aria-live="polite" style="{_SR_ONLY}">{text}</p>'
+        )
 
     def compute(self) -> Update:
         """The figure update for the current control values."""
@@ -99,6 +134,37 @@ class Panel:
         from IPython.display import display
 
         display(self.widget)
+
+
+def plain_text(text: str) -> str:
+    """A plotly text without its HTML: line breaks become spaces, tags go, entities are decoded."""
+    text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+
+
+class PanelFigure(go.FigureWidget):
+    """A FigureWidget whose front end receives its traces, layout and config in the message that
+    creates it, not in messages after it.
+
+    anywidget drops every message to a model whose JavaScript module took more than 2 s to load
+    (its `ready` promise rejects for good and `_handle_comm_msg` awaits it). plotly's module is
+    5 MB, evaluated once per figure: on a slow laptop that takes longer, and a plain FigureWidget,
+    which opens its comm empty and then sends its traces, stays empty. This one opens its comm
+    only once its state is complete, so its figure draws whenever the module has loaded.
+    """
+
+    def __init__(self, figure: go.Figure, config: dict[str, object]) -> None:
+        self._open_later = True
+        try:
+            super().__init__(figure)
+            self._config = {**self._config, **config}
+        finally:
+            self._open_later = False
+        self.open()
+
+    def open(self) -> None:
+        if not self._open_later:
+            super().open()
 
 
 class FitWidth(anywidget.AnyWidget):
