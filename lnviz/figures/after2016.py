@@ -20,6 +20,8 @@ CONVENTION_COLORS: dict[str, str] = {
     "lua": style.PALETTE[2],
     "none": "gray",
 }
+#: With their colours, so that no two conventions differ in colour alone.
+CONVENTION_DASHES = {"torch": "solid", "keras": "dash", "lua": "dashdot", "none": "dot"}
 
 
 def _base(**layout) -> go.Figure:
@@ -174,7 +176,7 @@ def eps_conventions_figure(view: EpsView, h_range: float = 3.0) -> go.Figure:
             row=1,
             col=1,
             showlegend=False,
-            line=dict(color=CONVENTION_COLORS[name], dash="dot" if name == "none" else "solid"),
+            line=dict(color=CONVENTION_COLORS[name], dash=CONVENTION_DASHES[name]),
         )
     for name, convention in CONVENTIONS.items():
         fig.add_scatter(
@@ -182,7 +184,7 @@ def eps_conventions_figure(view: EpsView, h_range: float = 3.0) -> go.Figure:
             name=convention.label,
             row=1,
             col=2,
-            line=dict(color=CONVENTION_COLORS[name], width=3, dash="dot" if name == "none" else "solid"),
+            line=dict(color=CONVENTION_COLORS[name], width=3, dash=CONVENTION_DASHES[name]),
         )
     fig.add_scatter(
         mode="markers",

@@ -139,7 +139,9 @@ def batch_size_figure(
                 name=style.METHOD_NAMES[norm],
                 legendgroup=norm,
                 showlegend=col == 1,
-                line=dict(color=style.METHOD_COLORS[norm]),
+                line=dict(
+                    color=style.METHOD_COLORS[norm], dash={"none": "solid", "batch": "dash", "layer": "dashdot"}[norm]
+                ),
             )
         fig.add_scatter(
             mode="lines",

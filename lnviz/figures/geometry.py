@@ -160,7 +160,7 @@ def weight_plane_figure(landscape: Landscape, view: PlaneView) -> go.Figure:
     fig.add_scatter(
         mode="lines+markers",
         name="step -lr ∇L",
-        line=dict(color=STEP_COLOR, width=3),
+        line=dict(color=STEP_COLOR, width=3, dash="dot"),
         marker=dict(color=STEP_COLOR, **_HEAD),
         row=1,
         col=1,
@@ -334,7 +334,7 @@ def gain_learning_figure(view: GainLearning, floor: float = 1e-8) -> go.Figure:
             legendgroup=model,
             row=1,
             col=1,
-            line=dict(color=style.METHOD_COLORS[model], width=3),
+            line=dict(color=style.METHOD_COLORS[model], width=3, dash="solid" if model == "layer" else "dash"),
         )
     for model in GAIN_MODELS:
         fig.add_scatter(
