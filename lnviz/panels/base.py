@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Callable
 
 import anywidget
@@ -62,6 +63,7 @@ class Panel:
         self.controls = controls
         self.figure = PanelFigure(figure, FIGURE_CONFIG)
         self.summary = widgets.HTML(layout=widgets.Layout(height="0px", min_height="0px", margin="0px"))
+        self._summary_id = f"{SUMMARY_CLASS}-{uuid.uuid4().hex}"
         self._describe()
         on_release = [c for c in controls.values() if getattr(c, "continuous_update", True) is False]
         row = list(controls.values())
@@ -71,7 +73,7 @@ class Panel:
         children = [widgets.HBox(row, layout=widgets.Layout(flex_flow="row wrap"))]
         if note is not None:
             children.append(note)
-        children += [self.summary, self.figure, FitWidth()]
+        children += [self.summary, self.figure, FitWidth(), Names()]
         self.widget = widgets.VBox(children)
         self.widget.add_class(PANEL_CLASS)
         for control in controls.values():
@@ -123,7 +125,8 @@ class Panel:
     def _describe(self) -> None:
         text = html.escape(self.summary_text())
         self.summary.value = (
-            f'<p class="{SUMMARY_CLASS}" role="status" aria-live="polite" style="{_SR_ONLY}">{text}</p>'
+            f'<p id="{self._summary_id}" class="{SUMMARY_CLASS}" role="status" aria-live="polite" '
+            f'style="{_SR_ONLY}">{text}</p>'
         )
 
     def compute(self) -> Update:
@@ -196,6 +199,56 @@ export default {
         });
         observer.observe(el);
         return () => observer.disconnect();
+    },
+};
+"""
+
+
+class Names(anywidget.AnyWidget):
+    """An invisible widget that gives accessible names to what its panel shows without one.
+
+    plotly's SVG has no text alternative: the plot becomes an image (role="img") named by the panel's
+    summary (`Panel.summary`, by its id), so a screen reader reads what the figure shows now. An
+    ipywidgets slider's handle (role="slider") is not tied to its description (axe-core:
+    aria-input-field-name): each handle takes its slider's description as its name. Both are set as
+    they appear, since plotly and ipywidgets draw after this widget.
+    """
+
+    _esm = """
+export default {
+    render({ el }) {
+        const name = (box) => {
+            const summary = box.querySelector(".lnviz-figure-summary[id]");
+            const plot = box.querySelector(".js-plotly-plot");
+            if (summary && plot && plot.getAttribute("aria-labelledby") !== summary.id) {
+                plot.setAttribute("role", "img");
+                plot.setAttribute("aria-labelledby", summary.id);
+            }
+            box.querySelectorAll(".noUi-handle:not([aria-label])").forEach((handle) => {
+                const slider = handle.closest(".widget-inline-hbox");
+                const label = slider && slider.querySelector(".widget-label");
+                const text = label ? label.textContent.trim() : "";
+                if (text) handle.setAttribute("aria-label", text);
+            });
+        };
+        let observer = null;
+        let pending = false;
+        const watch = () => {
+            const box = el.parentElement;
+            if (!box) return requestAnimationFrame(watch);
+            observer = new MutationObserver(() => {
+                if (pending) return;
+                pending = true;
+                requestAnimationFrame(() => {
+                    pending = false;
+                    name(box);
+                });
+            });
+            observer.observe(box, { childList: true, subtree: true });
+            name(box);
+        };
+        watch();
+        return () => observer && observer.disconnect();
     },
 };
 """
