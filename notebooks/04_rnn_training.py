@@ -143,8 +143,9 @@ check_ln_lstm_step(ln_lstm_step_solution)
 #
 # Choose **sequential MNIST** in the lower row (28 pixels per step: one image row per step), add
 # **BN-LSTM** to the models (hold Ctrl or Shift to select several) and press **Run**. After a run on MNIST
-# the target moves to the first model's final training loss: the bars then say how many steps the
-# others needed to get where the LSTM ended.
+# the target moves to the first model's final training loss, exactly: the LSTM's own bar ends where its
+# loss first got that low (its last record, or earlier), and the others' bars say how many steps they
+# needed to get where the LSTM ended.
 #
 # **Predict.** Which normalization helps more on row-by-row MNIST? What changes when the digit is read
 # 14 or 7 pixels per step (56 or 112 steps), so that information must be carried over more steps?

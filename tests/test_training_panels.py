@@ -110,6 +110,42 @@ def test_diverged_runs_say_where_in_words_and_keep_their_finite_curve(race):
     assert "diverged" not in target_loss_figure({"LSTM": race["LSTM"]}, 1.0).layout.title.text
 
 
+def _contrast(text: str, bar: str, opacity: float) -> float:
+    """WCAG contrast ratio of `text` ("black" or "white") on a bar of `bar` ("#rrggbb") at `opacity` on white."""
+
+    def luminance(rgb):
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    shown = luminance([opacity * int(bar[i : i + 2], 16) / 255 + 1 - opacity for i in (1, 3, 5)])
+    written = {"black": 0.0, "white": 1.0}[text]
+    return (max(shown, written) + 0.05) / (min(shown, written) + 0.05)
+
+
+def test_bar_texts_are_readable_on_faint_and_full_bars(race):
+    """A faint bar ("not reached", "diverged") of a dark colour is pale: white text on it was unreadable."""
+    race["BN-LSTM"] = history([2.0, 1.9, 1.8])  # batch norm's blue, faint: it never reaches 1.0
+    bars = target_loss_figure(race, target=1.0).data[-1]
+    assert list(bars.marker.opacity) == [1.0, 1.0, 0.25] and bars.text[2] == "not reached"
+    for color, opacity, text in zip(bars.marker.color, bars.marker.opacity, bars.insidetextfont.color):
+        assert _contrast(text, color, opacity) >= 4.5, (color, opacity, text)  # WCAG AA for normal text
+    assert bars.insidetextfont.color[2] == "black"
+    assert bars.outsidetextfont.color == "black"  # outside a bar: on the white background
+
+
+def test_the_divergence_lines_fit_a_projectors_figure():
+    """The figure is about 590 px wide beside the file browser: TITLE_CHARS characters a line."""
+    from lnviz.figures.rnn_training import TITLE_CHARS
+
+    gone = {name: History(**{**history([1.5, 0.9]).to_dict(), "diverged_at": 1234}) for name in rnn_training.MODELS}
+    title = target_loss_figure(gone, target=1.0).layout.title.text
+    lines = title.split("<br>")
+    warning = lines[next(i for i, line in enumerate(lines) if line.startswith("diverged: ")) :]
+    assert len(warning) >= 3 and all(len(line) <= TITLE_CHARS for line in warning), warning
+    assert all(f"{name} at step 1234" in " ".join(warning) for name in rnn_training.MODELS)
+    assert "lower the learning rate" in warning[-1]
+
+
 def test_model_style_takes_the_colour_of_the_normalization():
     assert model_style("LN-LSTM") == dict(color=style.METHOD_COLORS["layer"], dash="solid")
     assert model_style("LSTM")["color"] == style.METHOD_COLORS["none"]
@@ -226,9 +262,13 @@ def test_rnn_panel_run_updates_its_figure_in_place():
     assert len(lstm) == 10 and len(ln) == 10  # a record every 20 // RECORDS = 2 steps
     assert list(figure.data[0].y) == lstm.train_loss and list(figure.data[3].y) == ln.train_loss
     assert seen[1:11] == list(range(1, 11)), "the LSTM's curve grows record by record while it trains"
-    # after an MNIST run the target is the first model's final loss (to the slider's step)
+    # after an MNIST run the target is exactly the first model's final loss: no snapping to a slider's step
     target = panel.controls["target"]
-    assert math.log10(target.value) == pytest.approx(math.log10(lstm.train_loss[-1]), abs=0.006)
+    assert target.value == lstm.train_loss[-1]
+    # the slider's readout, the title and the marker say the same number
+    assert target.options[target.index] == (target.label, target.value) and target.label == f"{target.value:.3g}"
+    assert f"time to reach training loss {target.label}:" in figure.layout.title.text
+    assert list(figure.data[-2].y) == [target.value] * 2
     assert panel.progress.value == panel.progress.max == 40
     assert not panel.run_button.disabled and panel.run_button.description == "Run"
     assert torch.get_num_threads() == 1  # restored to what the fixture set
@@ -295,6 +335,60 @@ def test_the_bn_lstm_trains_on_sequential_mnist_at_4_pixels_per_step_at_the_pane
     assert max(history.grad_norm) < 1e3
 
 
+def test_notebook_4_2_the_first_model_reaches_its_own_final_loss_at_its_last_record():
+    """Section 4.2: the bars say how many steps the others need to get where the LSTM ended. With the
+    target snapped to the slider's step (0.833 for a final loss of 0.9245) the LSTM "never reached" it.
+    At these settings its training loss falls at every record, so it first gets there at its last one."""
+    panel = RNNTrainingPanel(
+        val_size=32,
+        task="sequential_mnist",
+        pixels_per_step=112,
+        models=("LSTM", "LN-LSTM"),
+        hidden_size=16,
+        batch_size=32,
+        lr=1e-2,
+        steps=40,
+    )
+    panel.run()
+    lstm, target, figure = panel.histories["LSTM"], panel.controls["target"], panel.figure
+    assert min(lstm.train_loss) == lstm.train_loss[-1] < lstm.train_loss[-2]
+    assert target.value == lstm.train_loss[-1]
+    assert lstm.reach(target.value) == lstm.step[-1] == 40
+    hit = figure.data[1]  # the LSTM's marker where it reaches the target
+    assert list(hit.x) == [40] and list(hit.y) == [target.value]
+    assert figure.data[-1].y[0] == "LSTM" and figure.data[-1].text[0] == "40 steps"
+    title = figure.layout.title.text
+    assert f"time to reach training loss {target.label}:" in title and "LSTM 40 steps" in title
+    assert "not reached" not in figure.data[-1].text[0]
+
+
+def test_a_target_the_rnn_panel_sets_is_kept_and_offered_once():
+    panel = RNNTrainingPanel(val_size=32, task="sequential_mnist", pixels_per_step=112, hidden_size=16, steps=20)
+    target = panel.controls["target"]
+    labels = [label for label, _ in target.options]
+    assert len(set(labels)) == len(labels) == len(RNNTrainingPanel.TARGETS)  # one label per offered value
+    panel._fit_target(0.9245)
+    assert target.value == 0.9245 and target.label in ("0.924", "0.925")
+    assert len(target.options) == len(labels) + 1
+    panel._fit_target(tasks.ADDING_CONSTANT_MSE / 2)  # reads as an offered value: it takes that one's place
+    assert target.value == tasks.ADDING_CONSTANT_MSE / 2 and [label for label, _ in target.options] == labels
+    panel._fit_target(50.0)  # beyond the offered range: its end
+    assert target.value == max(v for _, v in target.options) == RNNTrainingPanel.TARGETS[-1]
+
+
+def test_every_model_shows_and_no_description_is_cut_off():
+    """The browser cuts a description longer than STYLE's 150 px off ("adding: sequence le..."): about 18
+    characters of its 13 px font fit. A shortened description keeps its full wording in a tooltip."""
+    panel = RNNTrainingPanel(val_size=32, steps=20)
+    assert panel.settings["models"].rows == len(rnn_training.MODELS) == len(panel.settings["models"].options)
+    for name, widget in {**panel.controls, **panel.settings}.items():
+        assert len(widget.description) <= 18, (name, widget.description)
+    assert panel.settings["length"].description == "sequence length"
+    assert panel.settings["length"].tooltip == "adding problem: sequence length"
+    assert panel.settings["pixels_per_step"].tooltip == "sequential MNIST: pixels per step"
+    assert "Adam" in panel.settings["lr"].tooltip
+
+
 def test_settings_draw_nothing_until_run():
     panel = rnn_training_example()
     before = snapshot(panel)
@@ -311,7 +405,7 @@ def test_the_notebook_4_default_shows_ln_lstm_leaving_the_plateau_first():
     panel = RNNTrainingPanel(val_size=100)
     panel.run()
     target = tasks.ADDING_CONSTANT_MSE / 2
-    assert panel.controls["target"].value == pytest.approx(target, rel=0.02)
+    assert panel.controls["target"].value == target  # exactly, as the printout of section 4.1 says
     assert panel.histories["LN-LSTM"].reach(target) is not None
     assert panel.histories["LSTM"].reach(target) is None
 
@@ -347,7 +441,7 @@ def test_example_panels_have_finite_curves_that_the_controls_move():
         assert numbers and all(math.isfinite(v) for v in numbers)
         name = "target" if "target" in panel.controls else "fraction"
         control = panel.controls[name]
-        control.value = control.min if name == "fraction" else 10**control.min
+        control.value = control.min if name == "fraction" else control.options[0][1]  # the lowest target
         assert snapshot(panel) != data
         assert isinstance(panel.figure, go.FigureWidget)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import plotly.graph_objects as go
@@ -12,16 +13,41 @@ from lnviz.figures.core import Update, apply
 from lnviz.figures.training import METRICS, PERCENT, UNITS, X_AXES, amount, check, model_style, series
 from lnviz.train import History
 
-__all__ = ["divergence_message", "target_loss_figure", "target_loss_update"]
+__all__ = ["bar_text_color", "divergence_lines", "divergence_message", "target_loss_figure", "target_loss_update"]
+
+#: Characters a line of the title holds: the figure is about 590 px wide beside the file browser, and a
+#: character of the 16 px font takes about 9 px.
+TITLE_CHARS = 60
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG's relative luminance of an sRGB colour with channels in [0, 1]."""
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def bar_text_color(color: str, opacity: float = 1.0) -> str:
+    """Black or white, whichever contrasts more with a bar of `color` ("#rrggbb") drawn at `opacity` on
+    white: plotly picks a text colour for the opaque colour, white on blue, which a faint bar makes pale."""
+    rgb = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    bar = _luminance(tuple(opacity * c + (1 - opacity) for c in rgb))
+    return "white" if (1.05 / (bar + 0.05)) > ((bar + 0.05) / 0.05) else "black"
+
+
+def divergence_lines(diverged: list[str]) -> list[str]:
+    """["LN-RNN at step 40", ...] -> the words a figure shows for diverged runs, in lines that each fit
+    the figure's width (`TITLE_CHARS`), never broken at a model's hyphen."""
+    return [
+        *textwrap.wrap("diverged: " + ", ".join(diverged), TITLE_CHARS, break_on_hyphens=False),
+        "(the training loss became NaN or inf, so training stopped):",
+        "lower the learning rate",
+    ]
 
 
 def divergence_message(diverged: list[str]) -> str:
-    """["LN-RNN at step 40", ...] -> the words a figure and a panel's status show for diverged runs."""
-    return (
-        "diverged: "
-        + ", ".join(diverged)
-        + " (the training loss became NaN or inf, so training stopped): lower the learning rate"
-    )
+    """["LN-RNN at step 40", ...] -> the words a panel's status shows for diverged runs: the figure's
+    lines on one line."""
+    return " ".join(divergence_lines(diverged))
 
 
 def target_loss_update(
@@ -64,7 +90,18 @@ def target_loss_update(
         else:
             texts.append("not reached" if at is None else amount(at, x))
     traces.append(dict(x=[0, end], y=[target, target]))
-    traces.append(dict(x=amounts, y=names, text=texts, marker=dict(color=colors, opacity=opacities)))
+    # outside a bar its text is on the white background: the text colour
+    text_colors = [bar_text_color(c, o) for c, o in zip(colors, opacities)]
+    traces.append(
+        dict(
+            x=amounts,
+            y=names,
+            text=texts,
+            marker=dict(color=colors, opacity=opacities),
+            insidetextfont=dict(color=text_colors),
+            outsidetextfont=dict(color="black"),
+        )
+    )
     reached = [
         f"{n} {t}" + (f" in {amount(a, x)}" if t == "not reached" else "") for n, t, a in zip(names, texts, amounts)
     ]
@@ -73,8 +110,8 @@ def target_loss_update(
         ",<br>".join(", ".join(reached[i : i + 2]) for i in range(0, len(reached), 2)) if reached else "press Run"
     )
     if diverged:
-        # A second line, so that the warning is read even when the first is long.
-        title += "<br>" + divergence_message(diverged)
+        # Lines of their own, so that the warning is read even when the first is long.
+        title += "<br>" + "<br>".join(divergence_lines(diverged))
     layout = dict(
         title=dict(text=title),
         # the title's lines, hung from the top, and the subplot titles under them

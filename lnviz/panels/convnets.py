@@ -126,16 +126,7 @@ class ConvTrainingPanel(TrainingPanel):
         self.val_size = val_size
         self.histories: dict[str, History | None] = dict.fromkeys(convnets.METHODS)
         controls = {
-            # A selection of values, not a FloatLogSlider: the browser snaps a float slider's value to its
-            # step and sends the snapped value back, so a target set to the unnormalized net's final loss
-            # (say 0.469) would turn into 0.501 in the figure while the printout says 0.469. A selection
-            # keeps the exact value the code gives it (`_fit_target` adds it to the options).
-            "target": slider(
-                widgets.SelectionSlider,
-                "target loss",
-                options=self._target_options(self.TARGETS),
-                value=self.TARGETS[17],  # 10^-0.3, about 0.5
-            ),
+            "target": self._target_control(self.TARGETS[17]),  # 10^-0.3, about 0.5
             "metric": toggles("right plot", [(v, k) for k, v in CONV_METRICS.items()], "val_error"),
             "x": toggles("x-axis", [("steps", "step"), ("seconds", "wall_time")], "step"),
         }
@@ -201,22 +192,9 @@ class ConvTrainingPanel(TrainingPanel):
                 break
         none = self.histories["none"]
         if none is not None and len(none):
+            # the paper's question: how soon does each normalized net get where the plain one ended?
             self._fit_target(none.train_loss[-1])
         self.status.value = f"trained on {convnets.conv_data().source}"
-
-    @staticmethod
-    def _target_options(values) -> list[tuple[str, float]]:
-        return [(f"{v:.3f}", v) for v in sorted(values)]
-
-    def _fit_target(self, loss: float) -> None:
-        """Put the target at exactly `loss` (within the offered range): the paper's question is how soon
-        each normalized net gets where the plain one ended. `loss` joins the offered values, in place of
-        one that would read the same."""
-        loss = min(max(loss, self.TARGETS[0]), self.TARGETS[-1])
-        label = f"{loss:.3f}"
-        target = self.controls["target"]
-        target.options = self._target_options([v for v in self.TARGETS if f"{v:.3f}" != label] + [loss])
-        target.value = loss
 
     def _show(self, method: str, history: History, done_before: int) -> None:
         """Draw `history` as `method`'s net; the progress bar counts the steps of earlier runs and this one's."""

@@ -46,6 +46,12 @@ class RNNTrainingPanel(TrainingPanel):
         seed=0,
     )
     QUICK = dict(steps=40)
+    #: The target losses offered: from a solved adding problem's MSE to an untrained net's cross-entropy,
+    #: in steps of x1.26 (a key press then moves the target visibly), through the adding problem's target.
+    #: After a run the target the panel sets joins them.
+    TARGETS = tuple(10 ** (_TARGET_LOG_MIN + k / 10) for k in range(36))
+    #: three significant digits: the smallest targets are below 0.001; the figure's title writes them so
+    TARGET_FORMAT = ".3g"
     #: Validation cases scored at each record, and records per run: enough for readable curves, few
     #: enough that scoring does not slow training down.
     VAL_SIZE = 200
@@ -58,20 +64,7 @@ class RNNTrainingPanel(TrainingPanel):
         self.val_size = val_size
         self.histories: dict[str, History | None] = dict.fromkeys(self.MODELS)
         controls = {
-            # From a solved adding problem's MSE to an untrained net's cross-entropy, in steps of x1.26 (a
-            # key press then moves the target visibly). The browser snaps the value to a step, so the
-            # grid passes through the adding problem's target.
-            "target": slider(
-                widgets.FloatLogSlider,
-                "target loss",
-                base=10,
-                min=_TARGET_LOG_MIN,
-                max=_TARGET_LOG_MIN + 3.5,
-                step=0.1,
-                value=10 ** (_TARGET_LOG_MIN + 3.5),
-                readout_format=".3f",
-                continuous_update=True,
-            ),
+            "target": self._target_control(self.TARGETS[-1], continuous_update=True),
             "metric": toggles("middle plot", METRIC_OPTIONS + [("gradient norm", "grad_norm")], "val_loss"),
             "x": toggles("x-axis", [X_OPTIONS["step"], X_OPTIONS["wall_time"]], "step"),
         }
@@ -83,16 +76,19 @@ class RNNTrainingPanel(TrainingPanel):
                 description="task",
                 style=STYLE,
             ),
+            # Descriptions short enough for STYLE's description width (the browser cuts longer ones
+            # off), with the full wording in a tooltip.
             "pixels_per_step": choice(
-                "MNIST pixels per step",
+                "pixels per step",
                 rnn_training.PIXELS_PER_STEP,
                 d["pixels_per_step"],
                 lambda k: f"{k} ({784 // k} steps)",
             ),
-            "length": choice("adding: sequence length", rnn_training.LENGTHS, d["length"]),
+            "length": choice("sequence length", rnn_training.LENGTHS, d["length"]),
             "lr": slider(
                 widgets.FloatLogSlider,
-                "learning rate (Adam)",
+                "learning rate",
+                tooltip="learning rate of Adam",
                 base=10,
                 min=-4,
                 max=-1,
@@ -114,9 +110,16 @@ class RNNTrainingPanel(TrainingPanel):
             ),
             "seed": widgets.BoundedIntText(value=d["seed"], min=0, max=10_000, description="seed", style=STYLE),
             "models": widgets.SelectMultiple(
-                options=self.MODELS, value=tuple(d["models"]), rows=3, description="models", style=STYLE
+                options=self.MODELS,
+                value=tuple(d["models"]),
+                rows=len(self.MODELS),  # every model in view: no scrolling to find the BN-LSTM
+                description="models",
+                tooltip="models to train: hold Ctrl or Shift to select several",
+                style=STYLE,
             ),
         }
+        settings["pixels_per_step"].tooltip = "sequential MNIST: pixels per step"
+        settings["length"].tooltip = "adding problem: sequence length"
         settings["task"].observe(lambda _: self._enable_lengths(), names="value")
         figure = target_loss_figure(
             self.histories, controls["target"].value, controls["metric"].value, controls["x"].value
@@ -170,7 +173,7 @@ class RNNTrainingPanel(TrainingPanel):
         first = next((final_loss(h) for h in finished.values() if not h.diverged), math.inf)
         target = ADDING_CONSTANT_MSE / 2 if task.loss == "mse" else first
         if math.isfinite(target):
-            self.controls["target"].value = target  # the slider clips it to its range
+            self._fit_target(target)  # exactly: the first model reaches it by its last record
         diverged = [f"{m} at step {h.diverged_at}" for m, h in finished.items() if h.diverged]
         note = f"; {divergence_message(diverged)}" if diverged else ""
         self.status.value = f"{task.title}; data: {task.source}{note}"

@@ -14,7 +14,7 @@ import os
 
 import ipywidgets as widgets
 
-from lnviz.panels.base import STYLE, Panel
+from lnviz.panels.base import STYLE, Panel, slider
 from lnviz.scheduler import threads
 
 __all__ = ["METRIC_OPTIONS", "X_OPTIONS", "TrainingPanel", "choice", "toggles"]
@@ -45,6 +45,10 @@ class TrainingPanel(Panel, metaclass=abc.ABCMeta):
     #: shorter runs that exercise the same code.
     DEFAULTS: dict[str, object] = {}
     QUICK: dict[str, object] = {}
+    #: For a panel with a target loss (`_target_control`): the losses it offers, ascending, and how it
+    #: writes one; its figure's title must write the target the same way.
+    TARGETS: tuple[float, ...] = ()
+    TARGET_FORMAT = ".3f"
 
     settings: dict[str, widgets.ValueWidget]
     run_button: widgets.Button
@@ -94,6 +98,30 @@ class TrainingPanel(Panel, metaclass=abc.ABCMeta):
         finally:
             self.run_button.disabled = False
             self.run_button.description = "Run"
+
+    def _target_control(self, value: float, **kwargs) -> widgets.SelectionSlider:
+        """A slider over `TARGETS`, at `value` (one of them).
+
+        A selection of values, not a FloatLogSlider: the browser snaps a float slider's value to its step
+        and sends the snapped value back, so a target set to a model's final loss (0.9245) would turn
+        into the step's 0.833 while the title said otherwise. A selection keeps the exact value the code
+        gives it (`_fit_target` adds it to the options)."""
+        return slider(
+            widgets.SelectionSlider, "target loss", options=self._target_options(self.TARGETS), value=value, **kwargs
+        )
+
+    def _target_options(self, values) -> list[tuple[str, float]]:
+        return [(format(v, self.TARGET_FORMAT), v) for v in sorted(values)]
+
+    def _fit_target(self, loss: float) -> None:
+        """Put the target at exactly `loss` (within the offered range). `loss` joins the offered values,
+        in place of one that would read the same."""
+        loss = min(max(loss, self.TARGETS[0]), self.TARGETS[-1])
+        label = format(loss, self.TARGET_FORMAT)
+        target = self.controls["target"]
+        others = [v for v in self.TARGETS if format(v, self.TARGET_FORMAT) != label]
+        target.options = self._target_options(others + [loss])
+        target.value = loss
 
     @abc.abstractmethod
     def _train(self) -> None:
