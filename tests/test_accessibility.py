@@ -252,7 +252,11 @@ def test_figures_draw_with_their_data_on_a_slow_cpu(lesson: str, page: Page, lab
                 moved.append(f"panel {index}: {'changed' if wait_for_plot_change(panel, before, 10) else 'unchanged'}")
     finally:
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
-    print(f"\n{lesson} at {CPU_SLOWDOWN}x CPU: {len(plots)} plots, {len(empty)} without data; after a key: {moved}")
+    timed_out = sum("[anywidget] Failed to initialize model" in error for error in errors)
+    print(
+        f"\n{lesson} at {CPU_SLOWDOWN}x CPU: {len(plots)} plots, {len(empty)} without data; "
+        f"{timed_out} widget model(s) past anywidget's 2 s; after a key: {moved}"
+    )
     assert plots, f"{lesson}: no plotly figure on the page"
     assert not empty and not missing, f"{lesson} at {CPU_SLOWDOWN}x CPU:\n" + "\n".join(empty + missing)
     problems = [p for p in notebook_problems(page, errors) if "[anywidget] Failed to initialize model" not in p]
