@@ -14,3 +14,12 @@ def one_thread():
 
     with threads(1):
         yield
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium shared by a module's browser tests (`browser.lab.launched_chromium`)."""
+    from browser.lab import launched_chromium
+
+    with launched_chromium() as browser:
+        yield browser

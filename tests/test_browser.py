@@ -26,7 +26,7 @@ from pathlib import Path
 import jupytext
 import pytest
 from browser import fixtures, pages
-from browser.lab import CHROMIUM_ARGS, LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
+from browser.lab import LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
 from browser.notebook import (
     ANYWIDGET_INIT_TIMEOUT_MS,
     MAX_SCREENSHOT_HEIGHT,
@@ -43,7 +43,7 @@ from browser.notebook import (
 )
 from exported_lessons import Export, export_lessons
 from notebook_utils import SOURCES
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -88,20 +88,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    try:
-        executable = find_chromium()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -26,14 +26,14 @@ from pathlib import Path
 import nbformat
 import pytest
 import tomllib
-from browser.lab import CHROMIUM_ARGS, LabServer, _server_env, _write_settings, find_chromium, free_port, stop_lab
+from browser.lab import LabServer, _server_env, _write_settings, free_port, launched_chromium, stop_lab
 from browser.notebook import _KERNEL_IDLE_JS, KERNEL_TIMEOUT_S, open_notebook, run_all_cells
 from dev_module import dev
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
 from notebook_utils import ROOT, SOURCES
 from packaging.requirements import Requirement
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 from traitlets.config import Config
 
 from lnviz.lab_config import strip_outputs
@@ -190,16 +190,8 @@ def lab(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[La
 
 @pytest.fixture
 def page(lab: LabServer) -> Iterator[Page]:
-    try:
-        executable = find_chromium()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        try:
-            yield browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
 
 
 _OUTPUTS_JS = """() => window.jupyterapp.shell.currentWidget.content.widgets

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
-from browser.lab import CHROMIUM_ARGS, LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
+from browser.lab import LabServer, shutdown_kernels, start_lab, stop_lab
 from browser.notebook import (
     PANEL_SELECTOR,
     _press_until_changed,
@@ -38,7 +38,7 @@ from browser.notebook import (
     wait_for_plot_change,
     wait_for_widgets,
 )
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page
 
 from lnviz.panels import BatchDependencePanel, InvariancePanel, WeightPlanePanel
 from lnviz.panels.base import BUSY_TEXT
@@ -115,20 +115,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    try:
-        executable = find_chromium()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

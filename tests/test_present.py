@@ -26,9 +26,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser.lab import CHROMIUM_ARGS, find_chromium, free_port
+from browser.lab import free_port
 from browser.notebook import nudge_first_control, panels, plot_state, wait_for_plot_change
-from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lnviz import present
@@ -268,20 +268,6 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Presented
         yield presented
     finally:
         _stop(process)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    try:
-        executable = find_chromium()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -271,8 +271,7 @@ def _rgb(css: str) -> tuple[float, ...]:
 
 @pytest.mark.browser
 def test_feedback_box_shows_its_verdict_with_contrast_in_chromium(tmp_path: Path) -> None:
-    from browser.lab import CHROMIUM_ARGS, find_chromium
-    from playwright.sync_api import sync_playwright
+    from browser.lab import launched_chromium
 
     def wrong(x, gain, bias, eps):  # eps outside the square root
         mu = x.mean(dim=-1, keepdim=True)
@@ -292,28 +291,24 @@ def test_feedback_box_shows_its_verdict_with_contrast_in_chromium(tmp_path: Path
     body = "\n".join(f'<section id="box{i}">{f._repr_html_()}</section>' for i, f in enumerate(boxes.values()))
     page.write_text(f'<!doctype html><html lang="en"><meta charset="utf-8"><body style="width: 900px">{body}</body>')
     SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(), args=list(CHROMIUM_ARGS))
-        try:
-            tab = browser.new_page(viewport={"width": 960, "height": 900})
-            tab.goto(page.as_uri())
-            tab.screenshot(path=str(SCREENSHOTS / "feedback-boxes.png"), full_page=True)
-            for i, verdict in enumerate(boxes):
-                box = tab.locator(f"#box{i} [role=status]")
-                title = box.locator("div").first
-                assert title.is_visible() and title.inner_text().split(":")[0].strip(" \u2714\u2716\u2026") == verdict
-                styles = json.loads(
-                    box.evaluate(
-                        "el => JSON.stringify([...el.querySelectorAll('div, b, code')].concat([el]).map(e => "
-                        "[getComputedStyle(e).color, getComputedStyle(el).backgroundColor, "
-                        "parseFloat(getComputedStyle(e).fontSize), e.tagName]))"
-                    )
+    with launched_chromium() as browser:
+        tab = browser.new_page(viewport={"width": 960, "height": 900})
+        tab.goto(page.as_uri())
+        tab.screenshot(path=str(SCREENSHOTS / "feedback-boxes.png"), full_page=True)
+        for i, verdict in enumerate(boxes):
+            box = tab.locator(f"#box{i} [role=status]")
+            title = box.locator("div").first
+            assert title.is_visible() and title.inner_text().split(":")[0].strip(" \u2714\u2716\u2026") == verdict
+            styles = json.loads(
+                box.evaluate(
+                    "el => JSON.stringify([...el.querySelectorAll('div, b, code')].concat([el]).map(e => "
+                    "[getComputedStyle(e).color, getComputedStyle(el).backgroundColor, "
+                    "parseFloat(getComputedStyle(e).fontSize), e.tagName]))"
                 )
-                for color, background, size, tag in styles:
-                    assert _contrast(_rgb(color), _rgb(background)) >= 7.0, (verdict, color, background)
-                    # the verdict and the message readable on a projector too (a mistake's <code> is monospace)
-                    assert tag == "CODE" or size >= 14, (verdict, tag, size)
-                height = box.bounding_box()["height"]
-                assert height > 30, (verdict, height)
-        finally:
-            browser.close()
+            )
+            for color, background, size, tag in styles:
+                assert _contrast(_rgb(color), _rgb(background)) >= 7.0, (verdict, color, background)
+                # the verdict and the message readable on a projector too (a mistake's <code> is monospace)
+                assert tag == "CODE" or size >= 14, (verdict, tag, size)
+            height = box.bounding_box()["height"]
+            assert height > 30, (verdict, height)

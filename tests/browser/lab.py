@@ -16,10 +16,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from dev_module import dev
+from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM_ENV = "LNVIZ_CHROMIUM"
 CHROMIUM_ARGS = (
@@ -73,6 +77,22 @@ def find_chromium() -> str:
         "found none. Install one (Debian/Ubuntu: `apt-get install chromium`) or set "
         f"{CHROMIUM_ENV}=/path/to/chrome. Playwright's own browser download is not used."
     )
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """The Chromium of `find_chromium` under playwright, with CHROMIUM_ARGS; a missing browser fails the
+    test with instructions (never skips it)."""
+    try:
+        executable = find_chromium()
+    except FileNotFoundError as error:
+        pytest.fail(str(error))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def free_port() -> int:
