@@ -224,6 +224,13 @@ def test_panel_figure_draws_its_data_when_anywidget_drops_every_message(page: Pa
     assert panel_plot["drawn"] and panel_plot["filled"] > 0, f"the panel's figure drew no data: {panel_plot}"
     # the contrast that shows the test reproduces the dropped messages
     assert plain_plot["traces"] == 0, f"a plain FigureWidget got its traces after all: {plain_plot}"
+    # what a control does then (README: the known limit), reported
+    panel = panels(page)[0]
+    before = plot_state(panel)
+    handle = panel.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    print(f"\nwith every message dropped, a slider moved the plot: {wait_for_plot_change(panel, before, 5)}")
 
 
 @pytest.mark.parametrize("lesson", THROTTLED_LESSONS)
