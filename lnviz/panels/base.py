@@ -11,6 +11,9 @@ The contract, for every panel of every lesson:
   `panel.figure` and the whole thing in `panel.widget`. Observers fire synchronously, so a test (or
   a benchmark) can set `panel.controls["batch_size"].value = 4` and read `panel.figure.data` at once,
   with no kernel and no browser. In a notebook, a panel displays itself.
+- Right before its figure, `panel.summary` is the figure's text alternative: its name and what its
+  title and subplot titles say now, re-read from the figure after every update (`_on_change`,
+  `_redraw`). A subclass that changes its figure another way calls `_describe()` after.
 """
 
 from __future__ import annotations
