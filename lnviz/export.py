@@ -16,6 +16,7 @@ What a page holds, and why:
   its controls as text ("method: layer norm"), in the panel's layout. The notebook is executed without
   storing widget state, so nbconvert shows that rendering in place of the widget.
 - No require.js, jQuery, mermaid or widget manager is loaded: the pages need none of them.
+- Exercise solutions are left out of both (`without_solutions`): the pages are handed to students.
 - Nothing loads from the network by default. MathJax 3 (`tex-svg-full.js`: every TeX extension, SVG
   output, no font files) is inlined in every page and slide deck and typesets the equations in the
   browser. The slides inline reveal.js 4.0.2, its notes plugin, and its white theme with the theme's
@@ -131,6 +132,29 @@ _MATHJAX_LOADER = (
 {%- endif -%}"""
 )
 
+# JupyterLab's light theme, which both templates style the cells with, draws prompts at half opacity and
+# highlights code in colours below WCAG AA's contrast of 4.5:1 on the code's #f5f5f5 (comments 4.2,
+# numbers 4.3, operators 4.4, quotes 3.5, atoms 2.8). The same hues, darkened to at least 5:1.
+_CONTRAST_CSS = """\
+<style>
+:root {
+  --jp-cell-prompt-not-active-opacity: 1;
+  --jp-cell-inprompt-font-color: #1f66a8;
+  --jp-cell-outprompt-font-color: #a64b30;
+  --jp-mirror-editor-atom-color: #4f4fd9;
+  --jp-mirror-editor-bracket-color: #6b6b4a;
+  --jp-mirror-editor-builtin-color: #007000;
+  --jp-mirror-editor-comment-color: #306b6b;
+  --jp-mirror-editor-error-color: #c00000;
+  --jp-mirror-editor-hr-color: #666666;
+  --jp-mirror-editor-keyword-color: #007000;
+  --jp-mirror-editor-meta-color: #7d1fcc;
+  --jp-mirror-editor-number-color: #007000;
+  --jp-mirror-editor-operator-color: #7d1fcc;
+  --jp-mirror-editor-quote-color: #116611;
+}
+</style>"""
+
 # Both templates extend nbconvert's own and replace only what would load code from the network.
 _HTML_TEMPLATE = (
     """\
@@ -145,6 +169,11 @@ _HTML_TEMPLATE = (
     + _MATHJAX_LOADER
     + """
 {%- endblock html_head_js_mathjax -%}
+{%- block html_head_css -%}
+"""
+    + _CONTRAST_CSS
+    + """
+{%- endblock html_head_css -%}
 """
 )
 
@@ -161,6 +190,9 @@ _SLIDES_TEMPLATE = (
     + """
 {%- endblock html_head_js_mathjax -%}
 {%- block html_head_css -%}
+"""
+    + _CONTRAST_CSS
+    + """
 <style>
 /* The white theme capitalises headings; a lesson's headings keep the case they have in the notebook. */
 .reveal .slides h1, .reveal .slides h2, .reveal .slides h3,
@@ -595,6 +627,20 @@ SLIDE_LAYOUT = {
 }
 
 
+def without_solutions(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of `notebook` without its exercises' solution cells and the notes that point at them
+    (`lnviz.student.is_solution_cell`): a page or a deck handed to a class must not give the answers
+    away. The stub a student completes and its check stay. The solutions still run in the export's
+    kernel (the cells after them may use what they define); only what is shown leaves them out."""
+    import copy
+
+    from lnviz.student import is_solution_cell
+
+    shown = copy.deepcopy(notebook)
+    shown.cells = [cell for cell in shown.cells if not is_solution_cell(cell)]
+    return shown
+
+
 def slides_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of `notebook` for the slides, in which every code cell with an output shows only its outputs.
 
@@ -624,7 +670,8 @@ def convert(
 
     MathJax is inlined unless `mathjax_url` says where to load it from; in the slides, reveal.js is
     inlined unless `reveal_prefix` says where to load it from (a URL or folder holding reveal.js 4's
-    `dist/` and `plugin/`). The slides (SLIDE_LAYOUT) show code cells' outputs without their code
+    `dist/` and `plugin/`). Neither shows an exercise's solution (`without_solutions`). The slides
+    (SLIDE_LAYOUT) show code cells' outputs without their code
     (`slides_notebook`), and fit each slide's content into the slide when it shows. Raises ExportError
     when an output has no mimetype a page can show (nbconvert would drop it).
     """
@@ -642,10 +689,11 @@ def convert(
         "reveal_notes_js": "" if reveal_prefix else inline_script(REVEAL_DIR / "plugin" / "notes" / "notes.js"),
     }
     page_exporter, slides_exporter = _exporters(reveal_prefix.rstrip("/") if reveal_prefix else _INLINED_REVEAL)
+    shown = without_solutions(notebook)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        page, _ = page_exporter.from_notebook_node(notebook, resources=resources())
-        slides, _ = slides_exporter.from_notebook_node(slides_notebook(notebook), resources=resources())
+        page, _ = page_exporter.from_notebook_node(shown, resources=resources())
+        slides, _ = slides_exporter.from_notebook_node(slides_notebook(shown), resources=resources())
     dropped = sorted({str(w.message) for w in caught if UNREPRESENTABLE in str(w.message)})
     if dropped:
         raise ExportError(

@@ -85,7 +85,7 @@ panel
 # predictions from 2.1 and what the panel showed; for a cell you are unsure of, set the panel to that
 # method and transformation. The check names every wrong cell and the panel setting that shows it.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 table1 = {
     "batch": {
         "weight_matrix_rescaling": ...,

@@ -63,7 +63,7 @@ from lnviz.panels import GainLearningPanel, NormGrowthPanel, WeightPlanePanel
 # **Predict.** Keep the angle and double $\lVert w \rVert$. What happens to the loss? To the length of
 # the gradient? To the angle one step turns $w$ by: half, a quarter, the same?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 plane_panel = WeightPlanePanel()
 plane_panel
 
@@ -116,7 +116,7 @@ for norm in (0.5, 1.0, 2.0, 4.0):
 # Replace each `raise NotImplementedError` and run the check.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def weight_norm(v, g):
     """w_i = g_i v_i / ||v_i||, one norm per row of v: (units, inputs)."""
     raise NotImplementedError  # your code here
@@ -168,7 +168,7 @@ check_weight_norm_grad(weight_norm_grad_solution)
 # or wander? How will the angle each step turns $W$ by change over training? What will weight decay
 # change? And what happens with learning rate 10, where a layer without normalization would blow up?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 growth_panel = NormGrowthPanel()
 growth_panel
 
@@ -254,7 +254,7 @@ for run in geometry.grow(growth_panel.task, lr=(0.3, 1.0, 10.0), init_norm=1.0):
 # **Predict.** At $c = 1$ both learn at the same pace with learning rate 1. Multiply the inputs by 10:
 # what happens to each model's gain gradient, and to its learning? Divide them by 10?
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 gain_panel = GainLearningPanel()
 gain_panel
 

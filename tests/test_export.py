@@ -31,7 +31,7 @@ from playwright.sync_api import Browser, Page, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from plotly.offline import get_plotlyjs
 
-from lnviz import export
+from lnviz import export, student
 
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
 PLOTLY_BANNER = get_plotlyjs()[:40]  # "/**\n* plotly.js v4.1.1\n* Copyright ..."
@@ -114,8 +114,32 @@ def test_page_has_its_plots_and_frames_and_works_offline(lesson: Path, exported:
 
 
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
+def test_page_and_slides_show_no_exercise_solution(lesson: Path, exported: Export) -> None:
+    notebook = jupytext.read(lesson)
+    solutions = [cell for cell in notebook.cells if student.is_solution_cell(cell)]
+    # the names a solution cell defines or fills in ("layer_norm_solution", "table1_solution")
+    named = sorted(set(re.findall(r"\b\w+_solution\b", "".join(cell.source for cell in solutions))))
+    for path in (exported.page(lesson), exported.slides(lesson)):
+        page = path.read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in page and "<strong>A solution</strong>" not in page, path.name
+        shown = [name for name in named if name in page]
+        assert shown == [], f"{path.name} shows the solution that defines {shown}"
+    # each exercise's check stays on the page: the code cell before the solution's note calls it
+    page = exported.page(lesson).read_text(encoding="utf-8")
+    cells = notebook.cells
+    checks = [
+        name
+        for before, cell in zip(cells, cells[1:])
+        if student.SOLUTION_TAG in cell.metadata.get("tags", []) and before.cell_type == "code"
+        for name in re.findall(r"\bcheck_\w+", before.source)
+    ]
+    assert bool(checks) == bool(solutions), f"{lesson.name}: expected a check before each solution"
+    assert [name for name in checks if f'<span class="n">{name}</span>' not in page] == [], checks
+
+
+@pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
 def test_slides_follow_the_cells_slide_tags(lesson: Path, exported: Export) -> None:
-    types = _slide_types(jupytext.read(lesson))
+    types = _slide_types(export.without_solutions(jupytext.read(lesson)))
     slides = _Slides()
     slides.feed(exported.slides(lesson).read_text(encoding="utf-8"))
     assert slides.depth == 0
@@ -217,6 +241,32 @@ def test_an_output_the_page_cannot_show_stops_the_export() -> None:
     cell = new_code_cell("figure", outputs=[output])
     with pytest.raises(export.ExportError, match="drop 1 kind.*application/vnd.plotly.v1\\+json"):
         export.convert(new_notebook(cells=[cell]), "plotly_mimetype_only")
+
+
+def test_solution_cells_and_their_note_are_left_out_and_the_stub_and_check_stay() -> None:
+    def ran(cell: nbformat.NotebookNode, text: str) -> nbformat.NotebookNode:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return cell
+
+    note = new_markdown_cell("**A solution**, collapsed: the three dots below.", metadata={"tags": ["solution"]})
+    solution = new_code_cell(
+        "def square_solution(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION\n\n"
+        "check_square(square_solution)",
+        metadata={"jupyter": {"source_hidden": True}, "slideshow": {"slide_type": "skip"}},
+    )
+    cells = [
+        new_markdown_cell("# Exercise\n\nWrite `square`.", metadata={"slideshow": {"slide_type": "slide"}}),
+        new_code_cell("def square(x):\n    raise NotImplementedError  # your code here"),
+        ran(new_code_cell("check_square(square)"), "square: not written yet"),
+        note,
+        ran(solution, "square_solution: all 3 cases right"),
+    ]
+    page, slides = export.convert(new_notebook(cells=cells), "exercise")
+    for name, shown in (("page", page), ("slides", slides)):
+        assert "square_solution" not in shown and "BEGIN SOLUTION" not in shown, f"the {name} shows the solution"
+        assert "A solution" not in shown, f"the {name} shows the solution's note"
+        assert "NotImplementedError" in shown and "square: not written yet" in shown, f"the {name} lost the stub"
+    assert 'class="n">check_square</span>' in page  # the check's code, on the page
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -379,9 +429,9 @@ _REVEAL_STATE_JS = """() => ({
 
 
 def _math_spans(lesson: Path) -> int:
-    """How many equations ($...$ and $$...$$) the lesson's markdown holds, outside code."""
+    """How many equations ($...$ and $$...$$) the markdown of the exported lesson (no solutions) holds, outside code."""
     count = 0
-    for cell in jupytext.read(lesson).cells:
+    for cell in export.without_solutions(jupytext.read(lesson)).cells:
         if cell.cell_type != "markdown":
             continue
         text = re.sub(r"`[^`]*`", "", re.sub(r"```.*?```", "", cell.source, flags=re.S)).replace("\\$", "")
@@ -471,7 +521,7 @@ def test_page_typesets_its_maths_and_plays_offline(lesson: Path, exported: Expor
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
 def test_slides_start_and_typeset_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
     path = exported.slides(lesson)
-    types = _slide_types(jupytext.read(lesson))
+    types = _slide_types(export.without_solutions(jupytext.read(lesson)))
     with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
         try:
             page.wait_for_function("() => typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30_000)
@@ -652,3 +702,54 @@ def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Export
     assert all(now < before for before, now, _ in heights), heights
     assert all(now >= margins + fraction * (before - margins) - 1 for before, now, margins in heights), heights
     assert fit.zoom not in (None, "", "1"), "expected the slide zoomed out once its figures are at their floor"
+
+
+# --- axe-core on the exported pages ----------------------------------------------------------------
+
+#: axe-core's rule tags for WCAG 2.0 and 2.1, levels A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+#: A lesson with code of every kind the templates colour (comments, strings, numbers, keywords,
+#: operators), prompts, a panel, equations and an exercise.
+AXE_LESSON = ROOT / "notebooks" / "02_invariance.py"
+
+
+def _axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on what `page` shows, one line per element."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+    violations = results.response["violations"]
+    counts = {violation["id"]: len(violation["nodes"]) for violation in violations}
+    print(f"axe-core {results.response['testEngine']['version']}: {counts or 'no violations'}")
+    return [
+        f"{violation['id']} ({violation['help']}): {node['target']} {node['html'][:100]} "
+        f"{(node['any'] or node['all'] or [{'message': ''}])[0]['message'][:160]}"
+        for violation in violations
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lesson", [AXE_LESSON], ids=lambda p: p.stem)
+def test_exported_page_and_every_slide_pass_axe_wcag_a_and_aa(
+    lesson: Path, exported: Export, offline_browser: Browser
+) -> None:
+    path = exported.page(lesson)
+    with _offline_page(offline_browser, path, {"width": 1280, "height": 900}) as (page, outside, _):
+        page.wait_for_function(_TYPESET_JS, timeout=TYPESET_TIMEOUT_MS)
+        pages.wait_for_plots(page)
+        found = _axe_violations(page)
+    assert outside == []
+    assert found == [], f"{path.name}: axe-core violations:\n" + "\n".join(found[:40])
+    # axe-core looks only at what shows, and a deck shows one slide at a time: every slide in turn
+    path = exported.slides(lesson)
+    found = []
+    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, _):
+        _open_slides(page, path.name)
+        page.evaluate("() => Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+        for where in page.evaluate("() => Reveal.getSlides().map((s) => Reveal.getIndices(s))"):
+            page.evaluate("([h, v]) => Reveal.slide(h, v)", [where["h"], where.get("v") or 0])
+            page.wait_for_function(_SLIDE_FITTED_JS, timeout=SLIDE_FIT_TIMEOUT_MS)
+            found += [f"slide ({where['h']}, {where.get('v') or 0}) {line}" for line in _axe_violations(page)]
+    assert outside == []
+    assert found == [], f"{path.name}: axe-core violations:\n" + "\n".join(found[:40])

@@ -76,7 +76,7 @@ class EpsConventionPanel(Panel):
     #: the variances at which the curves on the right are drawn: 1e-9 to 10
     VARIANCES = torch.logspace(-9, 1, 81, dtype=torch.float64)
 
-    def __init__(self, variance: float = 1e-2, n_hidden: int = 16, seed: int = 0):
+    def __init__(self, variance: float = 1e-5, n_hidden: int = 16, seed: int = 0):
         self.n_hidden, self.seed = n_hidden, seed
         self._curves = after2016.variance_sweep(self.VARIANCES, n_hidden, seed)
         controls = {

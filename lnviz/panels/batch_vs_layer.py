@@ -74,8 +74,8 @@ class GainBiasPanel(Panel):
                 widgets.FloatLogSlider, "input scale", base=10, min=-1, max=0.5, value=1.0, step=0.05
             ),
             "input_shift": slider(widgets.FloatSlider, "input shift", min=-5, max=5, value=0.0, step=0.1),
-            "gain": slider(widgets.FloatSlider, "gain g", min=-3, max=3, value=1.0, step=0.05),
-            "bias": slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.0, step=0.05),
+            "gain": slider(widgets.FloatSlider, "gain g", min=-3, max=3, value=1.5, step=0.05),
+            "bias": slider(widgets.FloatSlider, "bias b", min=-3, max=3, value=0.5, step=0.05),
         }
         self.controls = controls
         self._assemble(figures.gain_bias_figure(self._numbers()), controls)
