@@ -137,6 +137,12 @@ def test_figures_draw_the_records_they_are_given():
     assert list(fig.data[1].y) == case.h.tolist() and list(fig.data[2].y) == [0.5, 0.5]
 
 
+def test_a_zero_bias_reads_mean_plus_zero_never_minus_zero():
+    a = bvl.summed_inputs(8, 12, seed=1)
+    titles = [figures.gain_bias_figure(bvl.gain_bias_case(a[i], 1.0, 0.0)).layout.title.text for i in range(8)]
+    assert all("mean +0.00 = bias b" in t for t in titles), titles
+
+
 @pytest.mark.parametrize(
     "call",
     [

@@ -177,7 +177,10 @@ def gain_bias_update(case: GainBiasCase) -> Update:
             dict(x=span, y=[bias, bias]),
             dict(x=span + [None] + span, y=[bias + gain] * 2 + [None] + [bias - gain] * 2),
         ],
-        layout=dict(title=dict(text=f"LN output: mean {h.mean():+.2f} = bias b, std {h.std():.2f} = |gain g|")),
+        # + 0.0 turns a mean that rounds to -0.00 into 0.00: a minus sign on zero reads as a number
+        layout=dict(
+            title=dict(text=f"LN output: mean {round(h.mean(), 2) + 0.0:+.2f} = bias b, std {h.std():.2f} = |gain g|")
+        ),
     )
 
 
