@@ -143,15 +143,39 @@ _DROPPED_CELLS = (
 )
 
 
+#: A panel whose figure alone loses anywidget's race (`_FIRST_MODEL_LATE_JS`), deaf after 1 s unanswered.
+DEAF_NOTEBOOK = "deaf.ipynb"
+_DEAF_CELLS = (
+    "import lnviz.panels.base\n\nlnviz.panels.base.DEAF_AFTER_S = 1.0",
+    "from lnviz.panels import GainBiasPanel\n\nGainBiasPanel()",
+)
+# The first anywidget model of the page (the panel's figure) gets 1 ms to load its module, as on a
+# machine too slow for anywidget's 2 s; the later ones (the figure that replaces it) get a minute.
+_FIRST_MODEL_LATE_JS = """(() => {
+    const timeout = AbortSignal.timeout.bind(AbortSignal);
+    let models = 0;
+    AbortSignal.timeout = (ms) => {
+        if (ms !== 2000 || !/\\/extensions\\/anywidget\\//.test(new Error().stack)) return timeout(ms);
+        models += 1;
+        return timeout(models === 1 ? 1 : 60000);
+    };
+})();"""
+
+
+def _write_notebook(path: Path, cells: tuple[str, ...]) -> None:
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
+    )
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.write(notebook, path)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     root = tmp_path_factory.mktemp("lab-root")
     _copy_notebooks(root / "notebooks")
-    notebook = nbformat.v4.new_notebook(
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
-    )
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in _DROPPED_CELLS]
-    nbformat.write(notebook, root / DROPPED_NOTEBOOK)
+    _write_notebook(root / DROPPED_NOTEBOOK, _DROPPED_CELLS)
+    _write_notebook(root / DEAF_NOTEBOOK, _DEAF_CELLS)
     server = start_lab(root, tmp_path_factory.mktemp("lab-state"))
     try:
         yield server
@@ -224,13 +248,36 @@ def test_panel_figure_draws_its_data_when_anywidget_drops_every_message(page: Pa
     assert panel_plot["drawn"] and panel_plot["filled"] > 0, f"the panel's figure drew no data: {panel_plot}"
     # the contrast that shows the test reproduces the dropped messages
     assert plain_plot["traces"] == 0, f"a plain FigureWidget got its traces after all: {plain_plot}"
-    # what a control does then (README: the known limit), reported
+    # a control's update is dropped too, until the panel replaces its figure (the next test), reported
     panel = panels(page)[0]
     before = plot_state(panel)
     handle = panel.locator(".noUi-handle").first
     handle.focus()
     handle.press("ArrowRight")
     print(f"\nwith every message dropped, a slider moved the plot: {wait_for_plot_change(panel, before, 5)}")
+
+
+def test_a_deaf_figure_is_replaced_and_follows_its_controls_again(page: Page, lab: LabServer) -> None:
+    """The panel's figure loses anywidget's race and stops hearing its panel: a key moves nothing. A
+    key after DEAF_AFTER_S has the panel put a new figure in its place, which shows the current state."""
+    page.add_init_script(_FIRST_MODEL_LATE_JS)
+    _run(page, lab, DEAF_NOTEBOOK, anywidget_timeout_ms=ANYWIDGET_OWN_TIMEOUT_MS)
+    plots = _wait_for_filled_plots(page, 1, timeout_s=60)
+    assert plots and all(p["drawn"] and p["filled"] for p in plots), plots
+    panel = panels(page)[0]
+    handle = panel.locator(".noUi-handle").first.element_handle()
+    before = plot_state(panel)
+    handle.focus()
+    handle.press("ArrowRight")
+    assert not wait_for_plot_change(panel, before, 3), "the figure heard its panel: the test did not make it deaf"
+    handle.focus()
+    handle.press("ArrowRight")
+    # the old plot goes at once; the new one draws once plotly's module has loaded for it
+    wait_for_plot_change(panel, before)
+    plots = _wait_for_filled_plots(page, 1, timeout_s=60)
+    screenshot_notebook(page, SCREENSHOTS / "accessibility-deaf-figure.png")
+    assert len(plots) == 1 and plots[0]["filled"], f"no figure drawn after the key: {plots}"
+    assert plot_state(panel) != before, "the panel did not replace its deaf figure"
 
 
 @pytest.mark.parametrize("lesson", THROTTLED_LESSONS)

@@ -145,3 +145,48 @@ def test_panel_figure_opens_its_comm_with_its_traces(monkeypatch):
     go.FigureWidget(go.Figure(go.Scatter(y=[1.0, 2.0])))
     assert opened[-1]["_widget_data"] == [] and any("_widget_data" in m["state"] for m in sent)
     assert figure.comm is not None
+
+
+def test_a_deaf_figure_is_replaced_by_one_with_the_same_state(monkeypatch):
+    """A figure whose view drew it but never answered an update (anywidget dropped the update) is
+    replaced, on the next update, by a new figure holding the current state; an answered one is kept."""
+    panel = panels.InvariancePanel()
+    figure = panel.figure
+    slider = panel.controls["magnitude"]
+    # a view draws the figure, then answers the first update
+    figure._view_reported({"new": {"trace_edit_id": 0, "trace_deltas": []}})
+    slider.value = 1.5
+    figure._view_reported({"new": {"trace_edit_id": figure._last_trace_edit_id, "trace_deltas": []}})
+    figure._view_reported({"new": {"layout_edit_id": figure._last_layout_edit_id, "layout_delta": {}}})
+    monkeypatch.setattr(panels.base, "DEAF_AFTER_S", 0.0)
+    assert not figure.deaf()
+    slider.value = 0.5
+    assert panel.figure is figure, "a figure whose view answered must stay"
+    # now an update goes unanswered: the next one finds the figure deaf
+    slider.value = 0.25
+    assert panel.figure is not figure and panel.figure in panel.widget.children and figure not in panel.widget.children
+    # the new figure holds the old one's traces and layout, then the update that found it deaf
+    fresh = panels.InvariancePanel()
+    fresh.controls["magnitude"].value = 0.25
+
+    def traces(p):  # without plotly's random trace ids
+        return json.dumps([{**t.to_plotly_json(), "uid": None} for t in p.figure.data], default=str, sort_keys=True)
+
+    assert traces(panel) == traces(fresh) and panel.figure.layout.title.text == fresh.figure.layout.title.text
+    assert panel.figure._config == figure._config and figure.comm is None
+    assert panel.summary_text() == fresh.summary_text()
+
+
+def test_redraws_without_a_control_change_keep_the_figure(monkeypatch):
+    """A training run redraws from inside one callback, where the views' answers wait unread: its
+    redraws never take the figure for deaf; the next control change does."""
+    monkeypatch.setattr(panels.base, "DEAF_AFTER_S", 0.0)
+    panel = panels.InvariancePanel()
+    figure = panel.figure
+    figure._view_reported({"new": {"trace_edit_id": 0, "trace_deltas": []}})
+    panel.controls["magnitude"].value = 1.5
+    for _ in range(3):
+        panel._redraw()
+    assert panel.figure is figure
+    panel.controls["magnitude"].value = 0.5
+    assert panel.figure is not figure

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -37,6 +38,8 @@ WIDE = widgets.Layout(width="460px")
 STYLE = {"description_width": "150px"}
 #: What a panel's busy label says while a control that acts on release is being computed and drawn.
 BUSY_TEXT = "<i>updating…</i>"
+#: How long a figure's views may leave an update unanswered before the figure counts as deaf (`PanelFigure`).
+DEAF_AFTER_S = 10.0
 #: The CSS class of the text alternative placed right before each panel's figure (`Panel.summary`).
 SUMMARY_CLASS = "lnviz-figure-summary"
 # Visually hidden, still read by screen readers (the usual "sr-only" rules): sighted readers have the
@@ -84,7 +87,9 @@ class Panel:
             control.observe(self._on_release if released else self._on_change, names="value")
 
     def _on_change(self, change: dict) -> None:
+        self._revive_if_deaf()
         apply(self.figure, self.compute())
+        self.figure.sent()
         self._describe()
 
     def _on_release(self, change: dict) -> None:
@@ -109,8 +114,23 @@ class Panel:
         update = self.compute()
         drawn = getattr(self, "_drawn", None)
         apply(self.figure, update if drawn is None else changes(update, drawn))
+        self.figure.sent()
         self._drawn = update
         self._describe()
+
+    def _revive_if_deaf(self) -> None:
+        """Put a new figure, with the same state, in the place of one that no longer hears its panel
+        (`PanelFigure.deaf`): the new one's state reaches the page with it.
+
+        Called on a control's change only: the kernel has then read every answer that reached it
+        before the change. While a panel trains, answers wait unread until the run ends.
+        """
+        old = self.figure
+        if not old.deaf():
+            return
+        self.figure = PanelFigure(go.Figure(old), old._config)
+        self.widget.children = tuple(self.figure if child is old else child for child in self.widget.children)
+        old.close()
 
     def figure_name(self) -> str:
         """What the figure shows, in a sentence: the first sentence of the panel's docstring."""
@@ -157,6 +177,9 @@ class PanelFigure(go.FigureWidget):
     5 MB, evaluated once per figure: on a slow laptop that takes longer, and a plain FigureWidget,
     which opens its comm empty and then sends its traces, stays empty. This one opens its comm
     only once its state is complete, so its figure draws whenever the module has loaded.
+
+    Its updates are lost all the same: a panel asks `deaf()` (a view drew it, and has not answered an
+    update for DEAF_AFTER_S) before each update and then replaces it with a new one.
     """
 
     def __init__(self, figure: go.Figure, config: dict[str, object]) -> None:
@@ -167,10 +190,44 @@ class PanelFigure(go.FigureWidget):
         finally:
             self._open_later = False
         self.open()
+        # The edit ids a view last reported (None until one has drawn), and since when an update sent
+        # has gone unanswered.
+        self._heard: list[int] | None = None
+        self._unanswered_since: float | None = None
+        self.observe(self._view_reported, names=["_js2py_traceDeltas", "_js2py_layoutDelta"])
 
     def open(self) -> None:
         if not self._open_later:
             super().open()
+
+    def _view_reported(self, change: dict) -> None:
+        # plotly's view reports the edit ids it has drawn, when it first draws and after each update
+        report = change["new"]
+        if not report:
+            return
+        heard = self._heard or [0, 0]
+        if "trace_edit_id" in report:
+            heard[0] = max(heard[0], report["trace_edit_id"])
+        if "layout_edit_id" in report:
+            heard[1] = max(heard[1], report["layout_edit_id"])
+        self._heard = heard
+        if self._answered():
+            self._unanswered_since = None
+
+    def _answered(self) -> bool:
+        heard = self._heard or [0, 0]
+        return heard[0] >= self._last_trace_edit_id and heard[1] >= self._last_layout_edit_id
+
+    def sent(self) -> None:
+        """Note that an update went out (the time its answer is awaited from)."""
+        if self._unanswered_since is None and not self._answered():
+            self._unanswered_since = time.monotonic()
+
+    def deaf(self) -> bool:
+        """Whether a view has drawn this figure but left an update unanswered for DEAF_AFTER_S: its
+        module loaded too late for anywidget, which then drops every message to it for good."""
+        since = self._unanswered_since
+        return self._heard is not None and since is not None and time.monotonic() - since > DEAF_AFTER_S
 
 
 class FitWidth(anywidget.AnyWidget):

@@ -131,4 +131,5 @@ class TrainingPanel(Panel, metaclass=abc.ABCMeta):
         # Only what changed (Panel._redraw): these figures have many axes and curves, and a control
         # changes a few of them (a slider: some bars, a line and the title), a training record only
         # the growing curve.
+        self._revive_if_deaf()
         self._redraw()
