@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser.lab import CHROMIUM_ARGS, LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
+from browser.lab import LabServer, shutdown_kernels, start_lab, stop_lab
 from browser.notebook import (
     notebook_problems,
     open_notebook,
@@ -28,7 +28,7 @@ from browser.notebook import (
     wait_for_widgets,
 )
 from panel_examples import all_panels, make
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lnviz.panels.base import SUMMARY_CLASS
@@ -181,16 +181,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(), args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
