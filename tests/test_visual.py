@@ -30,7 +30,7 @@ from browser.notebook import (
 )
 from browser.visual import hide_file_browser, settle, show_file_browser, slider_to_extreme, text_problems
 from playwright.sync_api import Browser, Page
-from test_browser import NOTEBOOKS, SCREENSHOTS, chromium, lab  # noqa: F401 (fixtures)
+from test_browser import NOTEBOOKS, SCREENSHOTS, lab  # noqa: F401 (lab is a fixture)
 
 PROJECTOR = {"width": 1024, "height": 768}
 WIDE = {"width": 1400, "height": 1000}
@@ -60,7 +60,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Page:  # noqa: F811 (the fixture imported above)
+def page(chromium: Browser) -> Page:
     context = chromium.new_context(viewport=PROJECTOR)
     try:
         yield context.new_page()
