@@ -440,23 +440,6 @@ def _math_spans(lesson: Path) -> int:
     return count
 
 
-@pytest.fixture(scope="module")
-def offline_browser() -> Iterator[Browser]:
-    from browser.lab import CHROMIUM_ARGS, find_chromium
-    from playwright.sync_api import sync_playwright
-
-    try:
-        executable = find_chromium()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @contextmanager
 def _offline_page(
     browser: Browser, path: Path, viewport: dict[str, int]
@@ -498,9 +481,9 @@ def _assert_typeset(page: Page, lesson: Path, name: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
-def test_page_typesets_its_maths_and_plays_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+def test_page_typesets_its_maths_and_plays_offline(lesson: Path, exported: Export, chromium: Browser) -> None:
     path = exported.page(lesson)
-    with _offline_page(offline_browser, path, {"width": 1280, "height": 900}) as (page, outside, errors):
+    with _offline_page(chromium, path, {"width": 1280, "height": 900}) as (page, outside, errors):
         _assert_typeset(page, lesson, path.name)
         plots = pages.wait_for_plots(page)
         assert plots and all(plot.drawn and plot.traces for plot in plots), f"{path.name}: plots {plots}"
@@ -519,10 +502,10 @@ def test_page_typesets_its_maths_and_plays_offline(lesson: Path, exported: Expor
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
-def test_slides_start_and_typeset_offline(lesson: Path, exported: Export, offline_browser: Browser) -> None:
+def test_slides_start_and_typeset_offline(lesson: Path, exported: Export, chromium: Browser) -> None:
     path = exported.slides(lesson)
     types = _slide_types(export.without_solutions(jupytext.read(lesson)))
-    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
+    with _offline_page(chromium, path, SLIDES_VIEWPORT) as (page, outside, errors):
         try:
             page.wait_for_function("() => typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30_000)
         except PlaywrightTimeoutError:
@@ -650,10 +633,10 @@ def _open_slides(page: Page, name: str) -> None:
 @pytest.mark.browser
 @pytest.mark.parametrize("lesson", SOURCES, ids=lambda p: p.stem)
 def test_every_slide_fits_1280x720_and_shows_its_figures_without_code(
-    lesson: Path, exported: Export, offline_browser: Browser
+    lesson: Path, exported: Export, chromium: Browser
 ) -> None:
     path = exported.slides(lesson)
-    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
+    with _offline_page(chromium, path, SLIDES_VIEWPORT) as (page, outside, errors):
         _open_slides(page, path.name)
         fits = _fit_every_slide(page, screenshots=lesson.stem)
         assert errors == [], f"{path.name}: uncaught exceptions {errors}"
@@ -681,11 +664,11 @@ def test_slides_leave_out_code_and_the_page_keeps_it(fixture_export: export.Expo
 
 
 @pytest.mark.browser
-def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Exported, offline_browser: Browser) -> None:
+def test_a_slide_too_full_for_the_screen_is_fitted(fixture_export: export.Exported, chromium: Browser) -> None:
     # The fixture has no slide tags: one slide holds its text, the panel, two more figures and tqdm's bar,
     # far taller than 720 px. Its figures give up height, then the slide zooms out: nothing is cut off.
     path = fixture_export.slides
-    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, errors):
+    with _offline_page(chromium, path, SLIDES_VIEWPORT) as (page, outside, errors):
         _open_slides(page, path.name)
         [fit] = _fit_every_slide(page, screenshots="fixture-full")
         # each figure's height as built (recorded by the slides' script), as shown, and its margins
@@ -732,10 +715,10 @@ def _axe_violations(page: Page) -> list[str]:
 @pytest.mark.browser
 @pytest.mark.parametrize("lesson", [AXE_LESSON], ids=lambda p: p.stem)
 def test_exported_page_and_every_slide_pass_axe_wcag_a_and_aa(
-    lesson: Path, exported: Export, offline_browser: Browser
+    lesson: Path, exported: Export, chromium: Browser
 ) -> None:
     path = exported.page(lesson)
-    with _offline_page(offline_browser, path, {"width": 1280, "height": 900}) as (page, outside, _):
+    with _offline_page(chromium, path, {"width": 1280, "height": 900}) as (page, outside, _):
         page.wait_for_function(_TYPESET_JS, timeout=TYPESET_TIMEOUT_MS)
         pages.wait_for_plots(page)
         found = _axe_violations(page)
@@ -744,7 +727,7 @@ def test_exported_page_and_every_slide_pass_axe_wcag_a_and_aa(
     # axe-core looks only at what shows, and a deck shows one slide at a time: every slide in turn
     path = exported.slides(lesson)
     found = []
-    with _offline_page(offline_browser, path, SLIDES_VIEWPORT) as (page, outside, _):
+    with _offline_page(chromium, path, SLIDES_VIEWPORT) as (page, outside, _):
         _open_slides(page, path.name)
         page.evaluate("() => Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
         for where in page.evaluate("() => Reveal.getSlides().map((s) => Reveal.getIndices(s))"):
