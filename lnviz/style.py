@@ -30,6 +30,21 @@ METHOD_COLORS: dict[str, str] = {
     "group": PALETTE[5],
 }
 
+#: One marker symbol per method, drawn on its curves: two methods' curves differ by more than colour
+#: (for colour-blind viewers and grey-scale print).
+METHOD_SYMBOLS: dict[str, str] = {
+    "none": "circle",
+    "batch": "square",
+    "layer": "diamond",
+    "weight": "cross",
+    "rms": "x",
+    "group": "triangle-up",
+}
+
+#: Markers on a curve with many points: at most this many drawn, spread along it, enough to tell the
+#: symbol without hiding the line.
+MARKERS_SHOWN = 15
+
 #: Readable names for the methods.
 METHOD_NAMES: dict[str, str] = {
     "none": "no normalization",

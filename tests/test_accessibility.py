@@ -98,26 +98,7 @@ def test_colour_only_check_finds_a_pair_told_apart_by_colour_alone():
     assert colour_only(figure) == []
 
 
-#: Panels whose fix is more than a one-line style change in their figure builder, reported in the
-#: README; strict, so that a fix shows here.
-COLOUR_ONLY_KNOWN = {
-    # RNN models are dashed by cell kind (RNN vs LSTM): LSTM and LN-LSTM differ in colour alone
-    "RNNTrainingPanel": "lnviz.figures.training.model_style gives dashes to cell kinds, not norms",
-    "ConvTrainingPanel": "each method's two curves share one colour and no dash (lnviz.figures.convnets)",
-    "NormGrowthPanel": "the two runs' curves differ in colour alone (lnviz.figures.geometry.norm_growth_figure)",
-}
-
-
-@pytest.mark.parametrize(
-    "cls",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason=COLOUR_ONLY_KNOWN[c.__name__], strict=True))
-        if c.__name__ in COLOUR_ONLY_KNOWN
-        else c
-        for c in all_panels()
-    ],
-    ids=lambda c: c.__name__,
-)
+@pytest.mark.parametrize("cls", all_panels(), ids=lambda c: c.__name__)
 def test_colour_is_never_the_only_carrier(cls):
     """Any two line traces in the same subplot with the same dash and marker but different colour fail."""
     found = colour_only(make(cls).figure)

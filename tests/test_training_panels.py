@@ -15,6 +15,7 @@ from lnviz import rnn_training, runs, style, tasks
 from lnviz.figures import (
     batch_size_figure,
     batch_size_update,
+    model_marker,
     model_style,
     read_at,
     target_loss_figure,
@@ -150,6 +151,13 @@ def test_model_style_takes_the_colour_of_the_normalization():
     assert model_style("LN-LSTM") == dict(color=style.METHOD_COLORS["layer"], dash="solid")
     assert model_style("LSTM")["color"] == style.METHOD_COLORS["none"]
     assert model_style("BN-RNN") == dict(color=style.METHOD_COLORS["batch"], dash="dash")
+
+
+def test_model_marker_takes_the_symbol_of_the_normalization():
+    # LSTM and LN-LSTM share a dash: their symbols tell them apart without colour
+    assert model_marker("LSTM")["symbol"] == style.METHOD_SYMBOLS["none"]
+    assert model_marker("LN-LSTM")["symbol"] == style.METHOD_SYMBOLS["layer"]
+    assert model_marker("BN-RNN")["color"] == style.METHOD_COLORS["batch"]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from lnviz.figures.geometry import (
 )
 from lnviz.figures.invariance import invariance_figure, invariance_update, table_figure
 from lnviz.figures.rnn_training import target_loss_figure, target_loss_update
-from lnviz.figures.training import METRICS, X_AXES, model_style
+from lnviz.figures.training import METRICS, X_AXES, model_marker, model_style
 
 __all__ = [
     "CONV_METRICS",
@@ -87,6 +87,7 @@ __all__ = [
     "gradient_norms_update",
     "invariance_figure",
     "invariance_update",
+    "model_marker",
     "model_style",
     "norm_growth_figure",
     "norm_growth_update",

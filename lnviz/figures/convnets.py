@@ -385,6 +385,8 @@ def conv_training_figure(
     )
     for method in METHODS:
         color = style.METHOD_COLORS[method]
+        # each method's symbol on its curves: the four differ by more than colour
+        marker = dict(symbol=style.METHOD_SYMBOLS[method], size=7, maxdisplayed=style.MARKERS_SHOWN)
         fig.add_scatter(
             row=1,
             col=1,
@@ -392,7 +394,7 @@ def conv_training_figure(
             name=style.METHOD_NAMES[method],
             legendgroup=method,
             line=dict(color=color),
-            marker=dict(size=5),
+            marker=marker,
         )
         fig.add_scatter(
             row=1,
@@ -409,7 +411,7 @@ def conv_training_figure(
             showlegend=False,
             legendgroup=method,
             line=dict(color=color),
-            marker=dict(size=5),
+            marker=marker,
         )
     fig.add_scatter(
         row=1, col=1, mode="lines", showlegend=False, hoverinfo="skip", line=dict(color="black", dash="dot", width=1.5)

@@ -28,6 +28,8 @@ __all__ = [
 LOSS_SCALE = [[0.0, "#FFFFFF"], [1.0, style.PALETTE[1]]]
 STEP_COLOR = style.PALETTE[5]
 RUN_COLORS = (style.METHOD_COLORS["layer"], style.PALETTE[5])
+#: The runs differ by more than colour; not "dot" or "dash", which the black reference lines beside them use.
+RUN_DASHES = ("solid", "dashdot")
 GAIN_NAMES = {"none": "no normalization: weights g u, ‖u‖ = 1", "layer": "layer norm: gain g"}
 
 #: The arrowhead of a two-point line: no marker at the tail, an arrow at the tip pointing along the line.
@@ -254,7 +256,7 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
         ),
     )
     cells = ((1, 1), (1, 2), (2, 1), (2, 2))
-    for run, color in zip(runs, RUN_COLORS):
+    for run, color, dash in zip(runs, RUN_COLORS, RUN_DASHES):
         name = _run_name(run)
         for i, (row, col) in enumerate(cells):
             fig.add_scatter(
@@ -264,7 +266,7 @@ def norm_growth_figure(runs: list[SGDRun]) -> go.Figure:
                 showlegend=i == 0,
                 row=row,
                 col=col,
-                line=dict(color=color, width=1.5 if (row, col) == (2, 1) else 3),
+                line=dict(color=color, dash=dash, width=1.5 if (row, col) == (2, 1) else 3),
             )
     fig.add_scatter(
         mode="lines", name="√(‖W₀‖² + lr² Σ‖∇L‖²)", row=1, col=1, line=dict(color="black", dash="dot", width=2)

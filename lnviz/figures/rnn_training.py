@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from lnviz import style
 from lnviz.figures.core import Update, apply
-from lnviz.figures.training import METRICS, PERCENT, UNITS, X_AXES, amount, check, model_style, series
+from lnviz.figures.training import METRICS, PERCENT, UNITS, X_AXES, amount, check, model_marker, model_style, series
 from lnviz.train import History
 
 __all__ = ["bar_text_color", "divergence_lines", "divergence_message", "target_loss_figure", "target_loss_update"]
@@ -148,8 +148,8 @@ def target_loss_figure(
         figure=go.Figure(layout=style.base_layout(height=720, margin=dict(b=70 + 2 * style.LEGEND_ROW))),
     )
     for label in histories:
-        line = model_style(label)
-        fig.add_scatter(mode="lines", row=1, col=1, legendgroup=label, line=line)
+        line, marker = model_style(label), model_marker(label)
+        fig.add_scatter(mode="lines+markers", row=1, col=1, legendgroup=label, line=line, marker=marker)
         fig.add_scatter(
             mode="markers",
             row=1,
@@ -159,7 +159,9 @@ def target_loss_figure(
             hoverinfo="skip",
             marker=dict(color=line["color"], size=13, symbol="circle-open", line=dict(width=3)),
         )
-        fig.add_scatter(mode="lines", row=1, col=2, legendgroup=label, showlegend=False, line=line)
+        fig.add_scatter(
+            mode="lines+markers", row=1, col=2, legendgroup=label, showlegend=False, line=line, marker=marker
+        )
     fig.add_scatter(
         mode="lines",
         row=1,

@@ -13,7 +13,7 @@ from lnviz import style
 from lnviz.runs import NORM_PREFIX
 from lnviz.train import History
 
-__all__ = ["METRICS", "PERCENT", "UNITS", "X_AXES", "amount", "check", "model_style", "series"]
+__all__ = ["METRICS", "PERCENT", "UNITS", "X_AXES", "amount", "check", "model_marker", "model_style", "series"]
 
 #: The x-axes a history can be read against: History field -> axis title.
 X_AXES: dict[str, str] = {
@@ -49,12 +49,25 @@ def check(x: str, metrics: Sequence[str]) -> None:
         raise ValueError(f"metrics must be a non-empty selection of {tuple(METRICS)}, got {tuple(metrics)!r}")
 
 
+def _norm(label: str) -> str:
+    return next((n for n, prefix in NORM_PREFIX.items() if prefix and label.startswith(prefix)), "none")
+
+
 def model_style(label: str) -> dict:
     """Line style of a model named as the paper does: the colour of its normalization ("LN-LSTM" is
     layer norm's green, "LSTM" no normalization's orange), dashed for a plain RNN, solid otherwise."""
-    norm = next((n for n, prefix in NORM_PREFIX.items() if prefix and label.startswith(prefix)), "none")
+    norm = _norm(label)
     kind = label[len(NORM_PREFIX[norm]) :]
     return dict(color=style.METHOD_COLORS[norm], dash="dash" if kind == "RNN" else "solid")
+
+
+def model_marker(label: str) -> dict:
+    """Markers on a model's curve: its normalization's symbol, so that models of one cell kind ("LSTM",
+    "LN-LSTM") differ by more than colour."""
+    norm = _norm(label)
+    return dict(
+        color=style.METHOD_COLORS[norm], symbol=style.METHOD_SYMBOLS[norm], size=7, maxdisplayed=style.MARKERS_SHOWN
+    )
 
 
 UNITS = {"step": "steps", "examples": "examples", "wall_time": "s"}
