@@ -1,4 +1,4 @@
-"""The "Your turn" exercises of lessons 4 to 8, read from the lessons themselves (nothing copied here).
+"""The "Your turn" exercises that ask for a function, read from the lessons themselves (nothing copied here).
 
 Each exercise is a stub to complete (`raise NotImplementedError`), a check cell calling a checker of
 lnviz.exercises, and a collapsed solution cell (skipped in the slides) whose nbgrader region defines the
@@ -12,8 +12,8 @@ function under another name, `*_solution`. Here:
 - the cells come in the lessons' order (the "Your turn" text, stub, check, the solution's pointer,
   the solution), and the solution cell overwrites nothing the student's cells define.
 
-Lessons 1-3 are tested the same way in test_student.py. Lesson 7 has no exercise: its group and
-instance statistics over images have no checker.
+Lesson 2's exercise is a table, not a function: test_student.py checks its solution. Lesson 7 has no
+exercise: its group and instance statistics over images have no checker.
 """
 
 from __future__ import annotations
@@ -24,33 +24,20 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from lesson_cells import FUNCTION_EXERCISES as EXERCISES
+from lesson_cells import code_cells, lesson_imports, run_cell, solution_cells, top_level_names
 from notebook_utils import NOTEBOOK_DIR, error_outputs, execute
 
 import lnviz.exercises
 from lnviz import student
 from lnviz.exercises import Feedback
 
-#: The checkers each lesson's exercises call: what the lessons must hold, not a result.
-EXERCISES = {
-    "04_rnn_training": {"check_ln_lstm_step"},
-    "05_batch_size": {"check_batch_norm"},
-    "06_geometry": {"check_weight_norm", "check_weight_norm_grad"},
-    "08_after2016": {"check_rms_norm"},
-}
 LESSONS = [NOTEBOOK_DIR / f"{stem}.py" for stem in EXERCISES]
 STUB = "raise NotImplementedError"
 
 
-def _code(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [c for c in notebook.cells if c.cell_type == "code"]
-
-
-def _solution_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [c for c in _code(notebook) if student.is_solution_cell(c)]
-
-
 def _stub_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [c for c in _code(notebook) if not student.is_solution_cell(c) and STUB in c.source]
+    return [c for c in code_cells(notebook) if not student.is_solution_cell(c) and STUB in c.source]
 
 
 def _calls(source: str) -> list[ast.Call]:
@@ -64,48 +51,11 @@ def _calls(source: str) -> list[ast.Call]:
 
 
 def _check_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    return [c for c in _code(notebook) if not student.is_solution_cell(c) and _calls(c.source)]
+    return [c for c in code_cells(notebook) if not student.is_solution_cell(c) and _calls(c.source)]
 
 
 def _functions(source: str) -> list[str]:
     return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
-
-
-def _top_level_names(source: str) -> set[str]:
-    """Names a cell binds at top level: functions, classes, assignments and imports."""
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-    return names
-
-
-def _lesson_imports(notebook: nbformat.NotebookNode) -> dict:
-    """A namespace holding every name the lesson's cells import (what its exercise cells may use)."""
-    namespace: dict = {}
-    for cell in _code(notebook):
-        if student.is_solution_cell(cell):
-            continue
-        imports = [n for n in ast.parse(cell.source).body if isinstance(n, (ast.Import, ast.ImportFrom))]
-        exec(compile(ast.Module(imports, []), "<imports>", "exec"), namespace)
-    return namespace
-
-
-def _run_cell(source: str, namespace: dict) -> list[object]:
-    """Run a cell as a kernel would; return what it displays (display(...) calls and its last expression)."""
-    shown: list[object] = []
-    namespace["display"] = lambda *objects: shown.extend(objects)
-    tree = ast.parse(source)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, "<lesson cell>", "exec"), namespace)
-    if last is not None:
-        shown.append(eval(compile(ast.Expression(last.value), "<lesson cell>", "eval"), namespace))
-    return shown
 
 
 def _feedback(shown: list[object]) -> list[Feedback]:
@@ -122,11 +72,11 @@ def lesson(request: pytest.FixtureRequest) -> tuple[Path, nbformat.NotebookNode]
 
 def test_every_solution_passes_its_checker(lesson) -> None:
     path, notebook = lesson
-    cells = _solution_cells(notebook)
+    cells = solution_cells(notebook)
     assert cells, f"{path.name} has no collapsed solution cell"
     for cell in cells:
         solutions = [name for name in _functions(cell.source) if name.endswith("_solution")]
-        feedback = _feedback(_run_cell(cell.source, _lesson_imports(notebook)))
+        feedback = _feedback(run_cell(cell.source, lesson_imports(notebook)))
         assert solutions and len(feedback) == len(solutions), (solutions, feedback)
         for f in feedback:
             assert f.passed and f.done, f"{path.name}: a solution fails its check:\n{f}"
@@ -135,19 +85,19 @@ def test_every_solution_passes_its_checker(lesson) -> None:
 def test_a_solution_stripped_as_in_the_student_copy_no_longer_passes(lesson) -> None:
     """The test above can fail: with `raise NotImplementedError` for the solution, every check says so."""
     path, notebook = lesson
-    for cell in _solution_cells(notebook):
+    for cell in solution_cells(notebook):
         stripped = student.strip_solutions(cell.source)
         assert "BEGIN SOLUTION" not in stripped and STUB in stripped
-        feedback = _feedback(_run_cell(stripped, _lesson_imports(notebook)))
+        feedback = _feedback(run_cell(stripped, lesson_imports(notebook)))
         assert feedback and all(not f.passed and not f.done for f in feedback), [str(f) for f in feedback]
 
 
 def test_a_solution_cell_leaves_the_students_work_alone(lesson) -> None:
     """Running a solution defines `*_solution` functions only: it overwrites nothing the lesson's cells define."""
     path, notebook = lesson
-    theirs = set().union(*(_top_level_names(c.source) for c in _code(notebook) if not student.is_solution_cell(c)))
-    for cell in _solution_cells(notebook):
-        mine = _top_level_names(cell.source) - {"display"}
+    theirs = set().union(*(top_level_names(c.source) for c in code_cells(notebook) if not student.is_solution_cell(c)))
+    for cell in solution_cells(notebook):
+        mine = top_level_names(cell.source) - {"display"}
         assert mine and all(name.endswith("_solution") for name in mine), mine
         assert not mine & theirs, mine & theirs
 
@@ -160,10 +110,10 @@ def test_every_stub_of_an_untouched_lesson_is_not_done_yet(lesson) -> None:
     path, notebook = lesson
     stubs, checks = _stub_cells(notebook), _check_cells(notebook)
     assert stubs and checks, f"{path.name}: no stub or no check cell"
-    namespace = _lesson_imports(notebook)
+    namespace = lesson_imports(notebook)
     for cell in stubs:
-        _run_cell(cell.source, namespace)
-    feedback = [f for cell in checks for f in _feedback(_run_cell(cell.source, namespace))]
+        run_cell(cell.source, namespace)
+    feedback = [f for cell in checks for f in _feedback(run_cell(cell.source, namespace))]
     assert len(feedback) == sum(len(_functions(c.source)) for c in stubs), feedback
     assert all(f.verdict == "Not done yet" and not f.passed for f in feedback), [str(f) for f in feedback]
 
@@ -172,7 +122,7 @@ def test_the_check_cells_call_checkers_from_lnviz_exercises(lesson) -> None:
     path, notebook = lesson
     imported = {
         alias.asname or alias.name
-        for cell in _code(notebook)
+        for cell in code_cells(notebook)
         for node in ast.parse(cell.source).body
         if isinstance(node, ast.ImportFrom) and node.module == "lnviz.exercises"
         for alias in node.names
@@ -180,7 +130,7 @@ def test_the_check_cells_call_checkers_from_lnviz_exercises(lesson) -> None:
     stubs = [name for cell in _stub_cells(notebook) for name in _functions(cell.source)]
     # each check cell checks the student's functions, each once; the solution cell the same with _solution
     checked = [(c.func.id, c.args[0].id) for cell in _check_cells(notebook) for c in _calls(cell.source)]
-    solved = [(c.func.id, c.args[0].id) for cell in _solution_cells(notebook) for c in _calls(cell.source)]
+    solved = [(c.func.id, c.args[0].id) for cell in solution_cells(notebook) for c in _calls(cell.source)]
     assert {checker for checker, _ in checked} == EXERCISES[path.stem]
     assert sorted(fn for _, fn in checked) == sorted(stubs)
     assert solved == [(checker, f"{fn}_solution") for checker, fn in checked]
@@ -193,7 +143,7 @@ def test_the_exercise_cells_stand_in_the_lessons_order_and_slides(lesson) -> Non
     """'Your turn' text, stub, check, the pointer to the solution, the collapsed solution: one after the other."""
     path, notebook = lesson
     cells = notebook.cells
-    for solution in _solution_cells(notebook):
+    for solution in solution_cells(notebook):
         i = cells.index(solution)
         turn, stub, check, pointer = cells[i - 4 : i]
         assert turn.cell_type == "markdown" and turn.source.startswith("**Your turn.**"), turn.source[:40]
@@ -212,11 +162,11 @@ def test_the_exercise_cells_stand_in_the_lessons_order_and_slides(lesson) -> Non
 
 def test_lessons_without_an_exercise_have_no_stub_or_solution() -> None:
     """Lesson 7 has none (no checker fits); a new stub elsewhere must be listed in EXERCISES to be tested."""
-    for path in sorted(NOTEBOOK_DIR.glob("0[4-9]_*.py")):
-        if path.stem in EXERCISES:
+    for path in sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py")):
+        if path.stem in EXERCISES or path.stem == "02_invariance":
             continue
         notebook = jupytext.read(path)
-        assert not _solution_cells(notebook) and not _stub_cells(notebook), path.name
+        assert not solution_cells(notebook) and not _stub_cells(notebook), path.name
 
 
 # --- Run All, in a kernel -----------------------------------------------------------------------------
@@ -230,7 +180,7 @@ def test_run_all_says_not_done_yet_then_passed(stem: str) -> None:
     nb = execute(NOTEBOOK_DIR / f"{stem}.ipynb")
     assert error_outputs(nb) == []
     checks = {c.source for c in _check_cells(notebook)}
-    solutions = {c.source for c in _solution_cells(notebook)}
+    solutions = {c.source for c in solution_cells(notebook)}
 
     def boxes(sources: set[str]) -> list[str]:
         return [
