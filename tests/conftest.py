@@ -23,3 +23,16 @@ def chromium():
 
     with launched_chromium() as browser:
         yield browser
+
+
+@pytest.fixture
+def page(chromium, lab):
+    """A fresh browser tab on the module's `lab` server; the server's kernels are shut down after."""
+    from browser.lab import LAB_VIEWPORT, shutdown_kernels
+
+    context = chromium.new_context(viewport=LAB_VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+        shutdown_kernels(lab)

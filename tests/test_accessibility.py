@@ -9,14 +9,13 @@ here as the page shows it.
 from __future__ import annotations
 
 import os
-import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
-from browser.lab import LabServer, shutdown_kernels, start_lab, stop_lab
+from browser.lab import LabServer, copy_lessons, start_lab, stop_lab
 from browser.notebook import (
     notebook_problems,
     open_notebook,
@@ -28,14 +27,13 @@ from browser.notebook import (
     wait_for_widgets,
 )
 from panel_examples import all_panels, make
-from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lnviz.panels.base import SUMMARY_CLASS
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("LNVIZ_SCREENSHOTS", REPO / "tests" / "_screenshots"))
-VIEWPORT = {"width": 1280, "height": 900}
 #: The lesson driven by keyboard alone: two dropdowns and a slider.
 KEYBOARD_LESSON = "02_invariance"
 #: Lessons run with the CPU slowed 4x (Chromium's DevTools `Emulation.setCPUThrottlingRate`).
@@ -108,14 +106,6 @@ def test_colour_is_never_the_only_carrier(cls):
 # -- in JupyterLab --------------------------------------------------------------------------------
 
 
-def _copy_notebooks(destination: Path) -> None:
-    # the .ipynb as committed: jupytext would read a paired notebook's inputs from a newer .py twin
-    def paired_text_files(directory: str, names: list[str]) -> list[str]:
-        return [name for name in names if name.endswith(".py") and name[:-3] + ".ipynb" in names]
-
-    shutil.copytree(REPO / "notebooks", destination, ignore=paired_text_files)
-
-
 #: A panel's figure beside a plain FigureWidget, for the test of what anywidget's dropped messages do.
 DROPPED_NOTEBOOK = "dropped.ipynb"
 _DROPPED_CELLS = (
@@ -154,7 +144,7 @@ def _write_notebook(path: Path, cells: tuple[str, ...]) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     root = tmp_path_factory.mktemp("lab-root")
-    _copy_notebooks(root / "notebooks")
+    copy_lessons(REPO / "notebooks", root / "notebooks")
     _write_notebook(root / DROPPED_NOTEBOOK, _DROPPED_CELLS)
     _write_notebook(root / DEAF_NOTEBOOK, _DEAF_CELLS)
     server = start_lab(root, tmp_path_factory.mktemp("lab-state"))
@@ -162,16 +152,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture
-def page(chromium: Browser, lab: LabServer) -> Iterator[Page]:
-    context = chromium.new_context(viewport=VIEWPORT)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-        shutdown_kernels(lab)
 
 
 # Every plotly plot in the notebook, and whether plotly.js drew it with traces that hold data.

@@ -26,7 +26,7 @@ from pathlib import Path
 import jupytext
 import pytest
 from browser import fixtures, pages
-from browser.lab import LabServer, find_chromium, shutdown_kernels, start_lab, stop_lab
+from browser.lab import LAB_VIEWPORT, LabServer, copy_lessons, find_chromium, start_lab, stop_lab
 from browser.notebook import (
     ANYWIDGET_INIT_TIMEOUT_MS,
     MAX_SCREENSHOT_HEIGHT,
@@ -48,20 +48,11 @@ from playwright.sync_api import Browser, Page
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SCREENSHOTS = Path(os.environ.get("LNVIZ_SCREENSHOTS", REPO / "tests" / "_screenshots"))
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = LAB_VIEWPORT
 # Long enough for a FigureWidget to redraw after a callback; the dead panel waits this long for nothing.
 NO_CHANGE_WAIT_S = 3.0
 
 pytestmark = pytest.mark.browser
-
-
-def _copy_notebooks(destination: Path) -> None:
-    # jupytext would read a paired notebook's inputs from its .py whenever that is newer, and a git
-    # checkout leaves modification times arbitrary: leave the twins out to test the .ipynb as committed.
-    def paired_text_files(directory: str, names: list[str]) -> list[str]:
-        return [name for name in names if name.endswith(".py") and name[:-3] + ".ipynb" in names]
-
-    shutil.copytree(REPO / "notebooks", destination, ignore=paired_text_files)
 
 
 def _set_default_viewer_as_postbuild_does(config_dir: Path) -> None:
@@ -79,7 +70,7 @@ def _set_default_viewer_as_postbuild_does(config_dir: Path) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     root = tmp_path_factory.mktemp("lab-root")
-    _copy_notebooks(root / "notebooks")
+    copy_lessons(REPO / "notebooks", root / "notebooks")
     fixtures.write_fixture_notebooks(root / "fixtures")
     state = tmp_path_factory.mktemp("lab-state")
     _set_default_viewer_as_postbuild_does(state / "config")
@@ -88,16 +79,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture
-def page(chromium: Browser, lab: LabServer) -> Iterator[Page]:
-    context = chromium.new_context(viewport=VIEWPORT)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-        shutdown_kernels(lab)
 
 
 def _run(

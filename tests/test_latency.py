@@ -27,7 +27,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
-from browser.lab import LabServer, shutdown_kernels, start_lab, stop_lab
+from browser.lab import LabServer, start_lab, stop_lab
 from browser.notebook import (
     PANEL_SELECTOR,
     _press_until_changed,
@@ -38,14 +38,13 @@ from browser.notebook import (
     wait_for_plot_change,
     wait_for_widgets,
 )
-from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import Locator, Page
 
 from lnviz.panels import BatchDependencePanel, InvariancePanel, WeightPlanePanel
 from lnviz.panels.base import BUSY_TEXT
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-VIEWPORT = {"width": 1280, "height": 900}
 BUSY_WORDS = re.sub(r"<[^>]+>", "", BUSY_TEXT)
 
 #: Sliders whose update took longer than a moving slider can wait (plotly redraws 800 dots, or a
@@ -115,16 +114,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         stop_lab(server)
-
-
-@pytest.fixture
-def page(chromium: Browser, lab: LabServer) -> Iterator[Page]:
-    context = chromium.new_context(viewport=VIEWPORT)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-        shutdown_kernels(lab)
 
 
 # Records whether `words` appear anywhere in the panel from now on (a label may show them only briefly).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,6 +78,23 @@ def find_chromium() -> str:
         "found none. Install one (Debian/Ubuntu: `apt-get install chromium`) or set "
         f"{CHROMIUM_ENV}=/path/to/chrome. Playwright's own browser download is not used."
     )
+
+
+#: The window the browser tests open JupyterLab in, unless a test says otherwise.
+LAB_VIEWPORT = {"width": 1280, "height": 900}
+
+
+def copy_lessons(source: Path, destination: Path) -> None:
+    """Copy the lessons' .ipynb (and everything but their .py twins) from `source` to `destination`.
+
+    jupytext would read a paired notebook's inputs from its .py whenever that is newer, and a git
+    checkout leaves modification times arbitrary: leaving the twins out tests the .ipynb as committed.
+    """
+
+    def paired_text_files(directory: str, names: list[str]) -> list[str]:
+        return [name for name in names if name.endswith(".py") and name[:-3] + ".ipynb" in names]
+
+    shutil.copytree(source, destination, ignore=paired_text_files)
 
 
 @contextmanager
