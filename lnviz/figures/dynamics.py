@@ -23,7 +23,6 @@ _WIDTH = HISTOGRAM_EDGES[1] - HISTOGRAM_EDGES[0]
 #: Each method's line dash and marker, so that curves lying on top of each other stay distinguishable
 #: without colour.
 _DASH = {"none": "solid", "batch": "dash", "layer": "dot"}
-_SYMBOL = {"none": "circle", "batch": "square", "layer": "diamond"}
 #: Curves closer than this fraction of their subplot's span at every step are drawn on top of each other.
 OVERLAP = 0.02
 
@@ -209,7 +208,9 @@ def dynamics_figure(runs: dict[str, Dynamics]) -> go.Figure:
                 legendgroup=norm,
                 showlegend=(row, col) == (1, 1),
                 line=dict(color=style.METHOD_COLORS[norm], width=3, dash=_DASH[norm]),
-                marker=dict(color=style.METHOD_COLORS[norm], symbol=_SYMBOL[norm], size=9, maxdisplayed=12),
+                marker=dict(
+                    color=style.METHOD_COLORS[norm], symbol=style.METHOD_SYMBOLS[norm], size=9, maxdisplayed=12
+                ),
                 row=row,
                 col=col,
             )

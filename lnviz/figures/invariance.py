@@ -22,10 +22,9 @@ __all__ = ["DEVIATION_FLOOR", "invariance_update", "invariance_figure", "table_f
 #: Deviations below this are drawn at this value on the log axis: they are rounding error.
 DEVIATION_FLOOR = 1e-17
 
-#: Each method's line dash and marker, so that curves lying on top of each other stay distinguishable
-#: without colour.
+#: Each method's line dash (its marker is style.METHOD_SYMBOLS), so that curves lying on top of each
+#: other stay distinguishable without colour.
 _DASH = {"batch": "solid", "weight": "dash", "layer": "dot", "rms": "dashdot"}
-_SYMBOL = {"batch": "circle", "weight": "square", "layer": "diamond", "rms": "x"}
 #: Two deviation curves closer than this, in decades, at every magnitude lie on top of each other.
 OVERLAP_DECADES = 0.1
 
@@ -103,7 +102,7 @@ def invariance_figure(view: InvarianceView, lim: float = 4.0) -> go.Figure:
             row=1,
             col=2,
             line=dict(color=color, dash=_DASH[m]),
-            marker=dict(color=color, symbol=_SYMBOL[m], size=7),
+            marker=dict(color=color, symbol=style.METHOD_SYMBOLS[m], size=7),
         )
     fig.add_scatter(
         mode="markers",
